@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import sharp from 'sharp';
+import { PgError } from '../../config/shared/errors.js';
+import type { ScanFile } from '../store/scans.js';
+
+export interface DecodedView {
+  view: string;
+  path: string;
+  ext: string;
+  sha256: string;
+  rgb: Buffer;
+  width: number;
+  height: number;
+}
+
+/**
+ * Decodes one image exactly once, to RGB at source resolution: detectors letterbox from it and the
+ * evidence renderer draws on it. `failOn: 'truncated'` turns a half-written JPEG into an error
+ * rather than a grey-filled picture screened as if it were whole.
+ */
+export async function decodeView(file: ScanFile, maxPixels: number): Promise<DecodedView> {
+  const bytes = await readFile(file.to);
+  if (bytes.length === 0) throw new PgError('IMAGE_EMPTY');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new PgError('IMAGE_UNSUPPORTED', `decoded to ${info.channels} channels`);
+    return { view: file.view ?? 'main', path: file.to, ext: extname(file.to), sha256, rgb: data, width: info.width, height: info.height };
+  } catch (err) {
+    if (err instanceof PgError) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/pixel limit/i.test(msg)) throw new PgError('IMAGE_TOO_LARGE', msg, { cause: err });
+    if (/unsupported image format/i.test(msg)) throw new PgError('IMAGE_UNSUPPORTED', msg, { cause: err });
+    throw new PgError('IMAGE_CORRUPT', msg, { cause: err });
+  }
+}
