@@ -14,7 +14,10 @@ export interface ConfigIssue {
 export class ConfigError extends PgError {
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[], source: string) {
-    super('CONFIG_INVALID', `${source}: ${issues.length} problem(s)\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+    super(
+      'CONFIG_INVALID',
+      `${source}: ${issues.length} problem(s)\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+    );
     this.issues = issues;
   }
 }
@@ -45,8 +48,14 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
 
 function formatIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.map((i) => ({
-    path: i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)',
-    message: i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message,
+    path: i.path.length
+      ? i.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+          .join('')
+          .replace(/^\./, '')
+      : '(root)',
+    message:
+      i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message,
   }));
 }
 
@@ -73,12 +82,18 @@ export interface LoadedConfig {
 }
 
 /** Validates raw config (already parsed), applying migrations and env overrides. Throws ConfigError listing every issue. */
-export function parseConfig(raw: unknown, opts: { env?: Env; baseDir?: string; source?: string } = {}): LoadedConfig {
+export function parseConfig(
+  raw: unknown,
+  opts: { env?: Env; baseDir?: string; source?: string } = {},
+): LoadedConfig {
   const source = opts.source ?? 'config';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError([{ path: '(root)', message: 'expected a YAML mapping' }], source);
   }
-  const { config: migrated, applied } = migrate(structuredClone(raw as Record<string, unknown>), CURRENT_VERSION);
+  const { config: migrated, applied } = migrate(
+    structuredClone(raw as Record<string, unknown>),
+    CURRENT_VERSION,
+  );
   const env = opts.env ?? {};
   const envIssues: ConfigIssue[] = [];
   for (const o of ENV_OVERRIDES) {
@@ -86,7 +101,8 @@ export function parseConfig(raw: unknown, opts: { env?: Env; baseDir?: string; s
     if (v === undefined || v === '') continue;
     if (o.type === 'int') {
       const n = Number(v);
-      if (!Number.isInteger(n)) envIssues.push({ path: `$${o.env}`, message: `expected an integer, got "${v}"` });
+      if (!Number.isInteger(n))
+        envIssues.push({ path: `$${o.env}`, message: `expected an integer, got "${v}"` });
       else setPath(migrated, o.path, n);
     } else setPath(migrated, o.path, v);
   }
@@ -109,7 +125,10 @@ export function loadConfigFile(path: string, env: Env = process.env): LoadedConf
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new ConfigError([{ path: '(yaml)', message: err instanceof Error ? err.message.split('\n')[0]! : String(err) }], path);
+    throw new ConfigError(
+      [{ path: '(yaml)', message: err instanceof Error ? err.message.split('\n')[0]! : String(err) }],
+      path,
+    );
   }
   return parseConfig(raw, { env, baseDir: dirname(resolve(path)), source: path });
 }

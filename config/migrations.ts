@@ -15,7 +15,8 @@ export const MIGRATIONS: ReadonlyArray<{ from: number; describe: string; up: (ra
 export function migrate(raw: Raw, target: number): { config: Raw; applied: string[] } {
   let current = raw;
   const applied: string[] = [];
-  let version = typeof current.version === 'number' ? current.version : current.version === undefined ? 0 : Number.NaN;
+  let version =
+    typeof current.version === 'number' ? current.version : current.version === undefined ? 0 : Number.NaN;
   while (version < target) {
     const step = MIGRATIONS.find((m) => m.from === version);
     if (!step) break;

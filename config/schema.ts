@@ -8,7 +8,10 @@ export const CURRENT_VERSION = 1;
 
 const id = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes (max 63), starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    'use lowercase letters, digits and dashes (max 63), starting with a letter or digit',
+  );
 
 const category = z.enum(['prohibited', 'drug']);
 const severity = z.enum(['red', 'yellow']);
@@ -17,9 +20,17 @@ export const labelSchema = z
   .strictObject({
     name: z.string().min(1).describe('class name as the model emits it (index = position in the list)'),
     category: category.describe('prohibited items go to screeners; drugs are also routed to the task force'),
-    threshold: z.number().min(0).max(1).optional().describe('score threshold for this label; default: model.scoreThreshold'),
+    threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('score threshold for this label; default: model.scoreThreshold'),
     severity: severity.optional().describe('alert severity for this label; default by category: red'),
-    alarm: z.boolean().default(true).describe('false: detect and record, but never raise an alert (e.g. a benign "battery" class)'),
+    alarm: z
+      .boolean()
+      .default(true)
+      .describe('false: detect and record, but never raise an alert (e.g. a benign "battery" class)'),
   })
   .describe('one model class');
 
@@ -33,10 +44,16 @@ export const modelSchema = z
       height: z.number().int().min(32).max(4096),
       layout: z.enum(['nchw', 'nhwc']).default('nchw'),
       dtype: z.enum(['float32', 'uint8']).default('float32'),
-      scale: z.number().positive().default(1 / 255).describe('float32 only: pixel * scale before the model'),
+      scale: z
+        .number()
+        .positive()
+        .default(1 / 255)
+        .describe('float32 only: pixel * scale before the model'),
       pad: z.number().int().min(0).max(255).default(114).describe('letterbox padding grey level'),
     }),
-    output: z.enum(['yolov5', 'yolov8', 'e2e']).describe('yolov5 [1,N,5+C] | yolov8/11 [1,4+C,N] | e2e [1,K,6] (NMS in graph)'),
+    output: z
+      .enum(['yolov5', 'yolov8', 'e2e'])
+      .describe('yolov5 [1,N,5+C] | yolov8/11 [1,4+C,N] | e2e [1,K,6] (NMS in graph)'),
     labels: z.array(labelSchema).min(1),
     scoreThreshold: z.number().min(0).max(1).default(0.25),
     iouThreshold: z.number().min(0).max(1).default(0.45),
@@ -49,26 +66,45 @@ const completion = z.enum(['size-stable', 'done-marker']);
 export const hotFolderSchema = z.strictObject({
   path: z.string().min(1).describe('directory the machine writes into (relative to the config file)'),
   completion: completion.default('size-stable').describe('how a file is known to be fully written'),
-  stableMs: z.number().int().min(0).default(400).describe('size-stable: unchanged size and mtime for this long'),
+  stableMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(400)
+    .describe('size-stable: unchanged size and mtime for this long'),
   pollMs: z.number().int().min(20).default(200),
-  pairTimeoutMs: z.number().int().min(0).default(5000).describe('dual view: wait this long for the second view, then screen what came'),
+  pairTimeoutMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(5000)
+    .describe('dual view: wait this long for the second view, then screen what came'),
   viewPattern: z
     .string()
     .default('^(?<key>.+?)[_-](?<view>top|side|main)$')
     .describe('regex on the file stem; named groups `key` (same for both views) and `view`'),
-  afterSuccess: z.enum(['move', 'delete']).default('move').describe('move originals to done/ or delete them once screened'),
+  afterSuccess: z
+    .enum(['move', 'delete'])
+    .default('move')
+    .describe('move originals to done/ or delete them once screened'),
 });
 
 export const xraySchema = z.strictObject({
   id,
   name: z.string().min(1),
-  views: z.array(z.string().regex(/^[a-z0-9-]{1,16}$/)).min(1).max(2).default(['main']),
+  views: z
+    .array(z.string().regex(/^[a-z0-9-]{1,16}$/))
+    .min(1)
+    .max(2)
+    .default(['main']),
   models: z.array(id).min(1).describe('model names run on every scan of this machine'),
   hotFolder: hotFolderSchema.optional(),
   push: z.boolean().default(true).describe('accept scans over POST /api/v1/scans'),
 });
 
-const rtspSource = z.strictObject({ url: z.string().regex(/^rtsps?:\/\//, 'must be an rtsp:// or rtsps:// URL') });
+const rtspSource = z.strictObject({
+  url: z.string().regex(/^rtsps?:\/\//, 'must be an rtsp:// or rtsps:// URL'),
+});
 const onvifSource = z.strictObject({
   xaddr: z.string().url(),
   username: z.string().default(''),
@@ -83,16 +119,21 @@ export const cameraSchema = z
     role: z.enum(['scene', 'xray-display']).default('scene'),
     rtsp: rtspSource.optional(),
     onvif: onvifSource.optional(),
-    linkedTo: z.array(id).default([]).describe('X-ray machines whose alerts get this camera\'s evidence clip'),
+    linkedTo: z.array(id).default([]).describe("X-ray machines whose alerts get this camera's evidence clip"),
     models: z.array(id).default([]).describe('xray-display only: models to screen the captured display with'),
   })
-  .refine((c) => (c.rtsp ? 1 : 0) + (c.onvif ? 1 : 0) === 1, { message: 'set exactly one of `rtsp` or `onvif`' });
+  .refine((c) => (c.rtsp ? 1 : 0) + (c.onvif ? 1 : 0) === 1, {
+    message: 'set exactly one of `rtsp` or `onvif`',
+  });
 
 export const tokenSchema = z.strictObject({
   name: z.string().min(1),
   role: z.enum(['screener', 'supervisor', 'taskforce', 'admin', 'device']),
   sha256: z.string().regex(/^[a-f0-9]{64}$/, 'sha256 hex of the token (`parcelguard hash-token TOKEN`)'),
-  devices: z.array(id).optional().describe('device scope: X-ray machines this token may act for (device role)'),
+  devices: z
+    .array(id)
+    .optional()
+    .describe('device scope: X-ray machines this token may act for (device role)'),
 });
 
 export const configSchema = z
@@ -103,8 +144,13 @@ export const configSchema = z
       name: z.string().min(1),
       profile: z.enum(['centre', 'outlet']).default('centre'),
     }),
-    dataDir: z.string().default('./data').describe('scans, evidence, quarantine and the SQLite store live here'),
-    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).default({ level: 'info' }),
+    dataDir: z
+      .string()
+      .default('./data')
+      .describe('scans, evidence, quarantine and the SQLite store live here'),
+    log: z
+      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .default({ level: 'info' }),
     http: z
       .strictObject({
         host: z.string().default('0.0.0.0'),
@@ -115,7 +161,11 @@ export const configSchema = z
       .prefault({}),
     mqtt: z
       .strictObject({
-        url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//).optional().describe('broker URL; absent: an embedded broker on localhost'),
+        url: z
+          .string()
+          .regex(/^(mqtts?|wss?|tcp|ssl):\/\//)
+          .optional()
+          .describe('broker URL; absent: an embedded broker on localhost'),
         username: z.string().optional(),
         password: z.string().optional(),
         clientId: z.string().optional(),
@@ -128,21 +178,42 @@ export const configSchema = z
             rejectUnauthorized: z.boolean().default(true),
           })
           .optional(),
-        embedded: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(1883) }).prefault({}),
-        inflight: z.number().int().min(1).max(1000).default(32).describe('outbox messages awaiting PUBACK at once'),
+        embedded: z
+          .strictObject({
+            host: z.string().default('127.0.0.1'),
+            port: z.number().int().min(0).max(65535).default(1883),
+          })
+          .prefault({}),
+        inflight: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(32)
+          .describe('outbox messages awaiting PUBACK at once'),
       })
       .prefault({}),
     inference: z
       .strictObject({
         workers: z.number().int().min(1).max(64).default(1),
         intraOpThreads: z.number().int().min(1).max(64).default(2),
-        maxInFlightScans: z.number().int().min(1).max(256).default(4).describe('scans decoded and in inference at once; the rest wait on disk'),
+        maxInFlightScans: z
+          .number()
+          .int()
+          .min(1)
+          .max(256)
+          .default(4)
+          .describe('scans decoded and in inference at once; the rest wait on disk'),
       })
       .prefault({}),
     limits: z
       .strictObject({
         maxImagePixels: z.number().int().min(1).default(40_000_000),
-        maxImageBytes: z.number().int().min(1).default(64 * 1024 * 1024),
+        maxImageBytes: z
+          .number()
+          .int()
+          .min(1)
+          .default(64 * 1024 * 1024),
       })
       .prefault({}),
     evidence: z.strictObject({ jpegQuality: z.number().int().min(30).max(100).default(85) }).prefault({}),
@@ -157,7 +228,8 @@ export const configSchema = z
       items.forEach((it, i) => {
         const v = it[key];
         if (v === undefined) return;
-        if (seen.has(v)) ctx.addIssue({ code: 'custom', path: [path, i, key], message: `duplicate ${key} "${v}"` });
+        if (seen.has(v))
+          ctx.addIssue({ code: 'custom', path: [path, i, key], message: `duplicate ${key} "${v}"` });
         seen.add(v);
       });
     };
@@ -167,23 +239,40 @@ export const configSchema = z
     const xrayIds = new Set(cfg.xray.map((x) => x.id));
     cfg.xray.forEach((x, i) => {
       x.models.forEach((m, j) => {
-        if (!models.has(m)) ctx.addIssue({ code: 'custom', path: ['xray', i, 'models', j], message: `unknown model "${m}"` });
+        if (!models.has(m))
+          ctx.addIssue({ code: 'custom', path: ['xray', i, 'models', j], message: `unknown model "${m}"` });
       });
-      if (new Set(x.views).size !== x.views.length) ctx.addIssue({ code: 'custom', path: ['xray', i, 'views'], message: 'views must differ' });
+      if (new Set(x.views).size !== x.views.length)
+        ctx.addIssue({ code: 'custom', path: ['xray', i, 'views'], message: 'views must differ' });
     });
     cfg.cameras.forEach((c, i) => {
       c.linkedTo.forEach((l, j) => {
-        if (!xrayIds.has(l)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'linkedTo', j], message: `unknown X-ray machine "${l}"` });
+        if (!xrayIds.has(l))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['cameras', i, 'linkedTo', j],
+            message: `unknown X-ray machine "${l}"`,
+          });
       });
       c.models.forEach((m, j) => {
-        if (!models.has(m)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'models', j], message: `unknown model "${m}"` });
+        if (!models.has(m))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['cameras', i, 'models', j],
+            message: `unknown model "${m}"`,
+          });
       });
     });
     const paths = new Map<string, number>();
     cfg.xray.forEach((x, i) => {
       const p = x.hotFolder?.path;
       if (!p) return;
-      if (paths.has(p)) ctx.addIssue({ code: 'custom', path: ['xray', i, 'hotFolder', 'path'], message: `same folder as xray[${paths.get(p)}]` });
+      if (paths.has(p))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['xray', i, 'hotFolder', 'path'],
+          message: `same folder as xray[${paths.get(p)}]`,
+        });
       paths.set(p, i);
     });
   });

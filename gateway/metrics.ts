@@ -12,9 +12,24 @@ export function createMetrics() {
   loop.enable();
   const m = {
     registry,
-    scans: new Counter({ name: 'parcelguard_scans_total', help: 'scans recorded, by source and decision', labelNames: ['source', 'decision'], registers: [registry] }),
-    alerts: new Counter({ name: 'parcelguard_alerts_total', help: 'alerts raised', labelNames: ['category', 'severity'], registers: [registry] }),
-    quarantined: new Counter({ name: 'parcelguard_quarantined_total', help: 'inputs refused and quarantined, by reason code', labelNames: ['source', 'code'], registers: [registry] }),
+    scans: new Counter({
+      name: 'parcelguard_scans_total',
+      help: 'scans recorded, by source and decision',
+      labelNames: ['source', 'decision'],
+      registers: [registry],
+    }),
+    alerts: new Counter({
+      name: 'parcelguard_alerts_total',
+      help: 'alerts raised',
+      labelNames: ['category', 'severity'],
+      registers: [registry],
+    }),
+    quarantined: new Counter({
+      name: 'parcelguard_quarantined_total',
+      help: 'inputs refused and quarantined, by reason code',
+      labelNames: ['source', 'code'],
+      registers: [registry],
+    }),
     inferenceMs: new Histogram({
       name: 'parcelguard_inference_ms',
       help: 'detector time per view and model, milliseconds',
@@ -28,8 +43,16 @@ export function createMetrics() {
       buckets: [10, 25, 50, 100, 200, 400, 800, 1600, 3200, 10_000, 60_000],
       registers: [registry],
     }),
-    queueDepth: new Gauge({ name: 'parcelguard_scan_queue_depth', help: 'claimed scans waiting on disk for screening', registers: [registry] }),
-    outboxDepth: new Gauge({ name: 'parcelguard_outbox_depth', help: 'messages waiting for broker acknowledgement', registers: [registry] }),
+    queueDepth: new Gauge({
+      name: 'parcelguard_scan_queue_depth',
+      help: 'claimed scans waiting on disk for screening',
+      registers: [registry],
+    }),
+    outboxDepth: new Gauge({
+      name: 'parcelguard_outbox_depth',
+      help: 'messages waiting for broker acknowledgement',
+      registers: [registry],
+    }),
     eventLoopLagP99: new Gauge({
       name: 'parcelguard_event_loop_lag_p99_ms',
       help: 'event-loop delay p99 since the last scrape, milliseconds',

@@ -4,32 +4,116 @@
  * because the person reading it is a site technician, not the author.
  */
 export const ERRORS = {
-  CONFIG_INVALID: { status: 500, message: 'configuration is invalid', fix: 'run `parcelguard check CONFIG` and correct each listed path' },
-  CONFIG_UNREADABLE: { status: 500, message: 'configuration file cannot be read', fix: 'check the path and that the file is valid YAML' },
-  CONFIG_VERSION: { status: 500, message: 'configuration version is not supported', fix: 'set `version` to a version this release knows (see config/migrations.ts)' },
+  CONFIG_INVALID: {
+    status: 500,
+    message: 'configuration is invalid',
+    fix: 'run `parcelguard check CONFIG` and correct each listed path',
+  },
+  CONFIG_UNREADABLE: {
+    status: 500,
+    message: 'configuration file cannot be read',
+    fix: 'check the path and that the file is valid YAML',
+  },
+  CONFIG_VERSION: {
+    status: 500,
+    message: 'configuration version is not supported',
+    fix: 'set `version` to a version this release knows (see config/migrations.ts)',
+  },
 
-  IMAGE_EMPTY: { status: 400, message: 'image file is empty (0 bytes)', fix: 'check the X-ray machine export; the file was written with no content' },
-  IMAGE_UNSUPPORTED: { status: 415, message: 'file is not a supported image (JPEG, PNG, BMP, TIFF)', fix: 'configure the machine to export JPEG, PNG, BMP or TIFF' },
-  IMAGE_CORRUPT: { status: 422, message: 'image cannot be decoded', fix: 'the file is truncated or damaged; check the machine export and the disk it writes to' },
-  IMAGE_TOO_LARGE: { status: 413, message: 'image has more pixels than allowed', fix: 'raise `limits.maxImagePixels` only if the machine really exports images this large' },
-  UPLOAD_TOO_LARGE: { status: 413, message: 'upload is larger than allowed', fix: 'raise `http.maxUploadMb` or send smaller images' },
-  UPLOAD_INVALID: { status: 400, message: 'upload is malformed', fix: 'send multipart/form-data with one or two image parts and an optional `meta` JSON field' },
-  SIDECAR_INVALID: { status: 422, message: 'sidecar metadata is invalid', fix: 'the sidecar must be a JSON object with optional waybill, machineId, view, capturedAt' },
-  FILENAME_HOSTILE: { status: 400, message: 'file name is not acceptable', fix: 'use plain file names: letters, digits, dot, dash, underscore, no path parts' },
-  SOURCE_UNKNOWN: { status: 404, message: 'unknown X-ray machine', fix: 'add the machine to `xray` in the configuration' },
-  VIEW_UNKNOWN: { status: 422, message: 'unknown view for this machine', fix: 'use one of the views configured for the machine' },
+  IMAGE_EMPTY: {
+    status: 400,
+    message: 'image file is empty (0 bytes)',
+    fix: 'check the X-ray machine export; the file was written with no content',
+  },
+  IMAGE_UNSUPPORTED: {
+    status: 415,
+    message: 'file is not a supported image (JPEG, PNG, BMP, TIFF)',
+    fix: 'configure the machine to export JPEG, PNG, BMP or TIFF',
+  },
+  IMAGE_CORRUPT: {
+    status: 422,
+    message: 'image cannot be decoded',
+    fix: 'the file is truncated or damaged; check the machine export and the disk it writes to',
+  },
+  IMAGE_TOO_LARGE: {
+    status: 413,
+    message: 'image has more pixels than allowed',
+    fix: 'raise `limits.maxImagePixels` only if the machine really exports images this large',
+  },
+  UPLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'upload is larger than allowed',
+    fix: 'raise `http.maxUploadMb` or send smaller images',
+  },
+  UPLOAD_INVALID: {
+    status: 400,
+    message: 'upload is malformed',
+    fix: 'send multipart/form-data with one or two image parts and an optional `meta` JSON field',
+  },
+  SIDECAR_INVALID: {
+    status: 422,
+    message: 'sidecar metadata is invalid',
+    fix: 'the sidecar must be a JSON object with optional waybill, machineId, view, capturedAt',
+  },
+  FILENAME_HOSTILE: {
+    status: 400,
+    message: 'file name is not acceptable',
+    fix: 'use plain file names: letters, digits, dot, dash, underscore, no path parts',
+  },
+  SOURCE_UNKNOWN: {
+    status: 404,
+    message: 'unknown X-ray machine',
+    fix: 'add the machine to `xray` in the configuration',
+  },
+  VIEW_UNKNOWN: {
+    status: 422,
+    message: 'unknown view for this machine',
+    fix: 'use one of the views configured for the machine',
+  },
 
-  MODEL_LOAD: { status: 500, message: 'model cannot be loaded', fix: 'check the model path and that the file is a valid ONNX model' },
-  MODEL_SHAPE: { status: 500, message: 'model inputs/outputs do not match the configuration', fix: 'correct `models[].input`/`output` to the shapes the model declares' },
-  MODEL_UNKNOWN: { status: 500, message: 'a source names a model that is not configured', fix: 'add the model under `models` or remove it from the source' },
-  INFERENCE_FAILED: { status: 500, message: 'inference failed', fix: 'see the cause; a repeating failure usually means a broken model file' },
+  MODEL_LOAD: {
+    status: 500,
+    message: 'model cannot be loaded',
+    fix: 'check the model path and that the file is a valid ONNX model',
+  },
+  MODEL_SHAPE: {
+    status: 500,
+    message: 'model inputs/outputs do not match the configuration',
+    fix: 'correct `models[].input`/`output` to the shapes the model declares',
+  },
+  MODEL_UNKNOWN: {
+    status: 500,
+    message: 'a source names a model that is not configured',
+    fix: 'add the model under `models` or remove it from the source',
+  },
+  INFERENCE_FAILED: {
+    status: 500,
+    message: 'inference failed',
+    fix: 'see the cause; a repeating failure usually means a broken model file',
+  },
 
-  AUTH_MISSING: { status: 401, message: 'missing or unknown token', fix: 'send `Authorization: Bearer <token>` with a token configured under `http.tokens`' },
-  AUTH_FORBIDDEN: { status: 403, message: 'token is not allowed to do this', fix: 'use a token whose role and scope cover this route' },
+  AUTH_MISSING: {
+    status: 401,
+    message: 'missing or unknown token',
+    fix: 'send `Authorization: Bearer <token>` with a token configured under `http.tokens`',
+  },
+  AUTH_FORBIDDEN: {
+    status: 403,
+    message: 'token is not allowed to do this',
+    fix: 'use a token whose role and scope cover this route',
+  },
   NOT_FOUND: { status: 404, message: 'not found', fix: 'check the id' },
 
-  STORE_FAILED: { status: 500, message: 'local store failed', fix: 'check free disk space and permissions of the data directory' },
-  BROKER_UNREACHABLE: { status: 503, message: 'MQTT broker is unreachable', fix: 'check `mqtt.url`, credentials and the network; alerts wait in the outbox meanwhile' },
+  STORE_FAILED: {
+    status: 500,
+    message: 'local store failed',
+    fix: 'check free disk space and permissions of the data directory',
+  },
+  BROKER_UNREACHABLE: {
+    status: 503,
+    message: 'MQTT broker is unreachable',
+    fix: 'check `mqtt.url`, credentials and the network; alerts wait in the outbox meanwhile',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -41,9 +125,16 @@ export class PgError extends Error {
   /** Untrusted or bulky context (file names, paths) kept apart from the message for structured logs. */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, detail?: string, opts?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    opts?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     const entry = ERRORS[code];
-    super(detail ? `${entry.message}: ${detail}` : entry.message, opts?.cause ? { cause: opts.cause } : undefined);
+    super(
+      detail ? `${entry.message}: ${detail}` : entry.message,
+      opts?.cause ? { cause: opts.cause } : undefined,
+    );
     this.name = 'PgError';
     this.code = code;
     this.status = entry.status;

@@ -1,7 +1,7 @@
 import { copyFile, link, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
-import { type AlertNew, ALERT_SCHEMA_ID, alertNewSchema, topics } from '../../adapters/mqtt/topics.js';
+import { ALERT_SCHEMA_ID, type AlertNew, alertNewSchema, topics } from '../../adapters/mqtt/topics.js';
 import type { Logger } from '../../config/shared/log.js';
 import type { Detection } from '../../config/shared/types.js';
 import type { DataLayout } from '../scans/layout.js';
@@ -62,7 +62,10 @@ export class AlertEngine {
     this.now = d.now ?? Date.now;
   }
 
-  async complete(scan: ScanRecord, s: Screening): Promise<{ decision: AlarmDecision; alert: AlertNew | null }> {
+  async complete(
+    scan: ScanRecord,
+    s: Screening,
+  ): Promise<{ decision: AlarmDecision; alert: AlertNew | null }> {
     const decision = decide(s.detections, this.d.policy);
     let alert: AlertNew | null = null;
     if (decision.alarm) {
@@ -81,7 +84,13 @@ export class AlertEngine {
           decision: decision.alarm ? 'ALARM' : 'CLEAR',
           detections: s.detections,
           models: s.models,
-          views: s.views.map(({ view, width, height, sha256, ext }) => ({ view, width, height, sha256, ext })),
+          views: s.views.map(({ view, width, height, sha256, ext }) => ({
+            view,
+            width,
+            height,
+            sha256,
+            ext,
+          })),
           timings: s.timings,
           alertId: alert?.id ?? null,
         },
@@ -90,7 +99,13 @@ export class AlertEngine {
       if (alert) {
         this.d.store.alerts.insert(alert, scan.id, finishedAt);
         this.d.store.outbox.enqueue(
-          { topic: topics.alert(this.d.site, alert.category), payload: JSON.stringify(alert), qos: 1, retain: false, alertId: alert.id },
+          {
+            topic: topics.alert(this.d.site, alert.category),
+            payload: JSON.stringify(alert),
+            qos: 1,
+            retain: false,
+            alertId: alert.id,
+          },
           finishedAt,
         );
       }
@@ -110,12 +125,22 @@ export class AlertEngine {
       categories: decision.categories,
       severity: decision.severity,
       createdAt: new Date(this.now()).toISOString(),
-      source: { kind: 'xray', id: scan.sourceId, name: this.d.sources.get(scan.sourceId)?.name ?? scan.sourceId },
+      source: {
+        kind: 'xray',
+        id: scan.sourceId,
+        name: this.d.sources.get(scan.sourceId)?.name ?? scan.sourceId,
+      },
       scan: {
         id: scan.id,
         waybill: scan.waybill,
         capturedAt: scan.capturedAt,
-        views: s.views.map((v) => ({ view: v.view, width: v.width, height: v.height, sha256: v.sha256, url: viewUrl(scan.id, v.view) })),
+        views: s.views.map((v) => ({
+          view: v.view,
+          width: v.width,
+          height: v.height,
+          sha256: v.sha256,
+          url: viewUrl(scan.id, v.view),
+        })),
       },
       machine: {
         decision: 'ALARM',

@@ -13,7 +13,10 @@ export interface EvidenceView {
 const COLOURS: Record<string, string> = { prohibited: '#ff2d2d', drug: '#ff9f1a' };
 
 const escapeXml = (s: string) =>
-  s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
+  );
 
 function overlaySvg(v: EvidenceView, items: readonly Detection[], banner: string): Buffer {
   const stroke = Math.max(2, Math.round(Math.min(v.width, v.height) / 200));
@@ -34,14 +37,20 @@ function overlaySvg(v: EvidenceView, items: readonly Detection[], banner: string
     })
     .join('');
   const head = `<text x="6" y="${font + 4}" font-family="sans-serif" font-size="${font}" fill="#000">${escapeXml(banner)}</text>`;
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${v.width}" height="${v.height}">${head}${shapes}</svg>`);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${v.width}" height="${v.height}">${head}${shapes}</svg>`,
+  );
 }
 
 /**
  * The screener's picture: every view with its boxes and labels, views stacked top to bottom, as
  * one JPEG. Rendered from the RGB already decoded for inference, so the image is decoded once.
  */
-export async function renderAnnotated(views: readonly EvidenceView[], items: readonly Detection[], quality: number): Promise<Buffer> {
+export async function renderAnnotated(
+  views: readonly EvidenceView[],
+  items: readonly Detection[],
+  quality: number,
+): Promise<Buffer> {
   const layers = await Promise.all(
     views.map((v) =>
       sharp(v.rgb, { raw: { width: v.width, height: v.height, channels: 3 } })
@@ -52,13 +61,20 @@ export async function renderAnnotated(views: readonly EvidenceView[], items: rea
   );
   if (views.length === 1) {
     const v = views[0]!;
-    return sharp(layers[0]!, { raw: { width: v.width, height: v.height, channels: 3 } }).jpeg({ quality }).toBuffer();
+    return sharp(layers[0]!, { raw: { width: v.width, height: v.height, channels: 3 } })
+      .jpeg({ quality })
+      .toBuffer();
   }
   const width = Math.max(...views.map((v) => v.width));
   const height = views.reduce((h, v) => h + v.height, 0);
   let top = 0;
   const composite = views.map((v, i) => {
-    const layer = { input: layers[i]!, raw: { width: v.width, height: v.height, channels: 3 as const }, top, left: 0 };
+    const layer = {
+      input: layers[i]!,
+      raw: { width: v.width, height: v.height, channels: 3 as const },
+      top,
+      left: 0,
+    };
     top += v.height;
     return layer;
   });

@@ -15,7 +15,10 @@ export class LabelPolicy {
 
   constructor(models: readonly ModelConfig[]) {
     for (const m of models) {
-      this.byModel.set(m.name, new Map(m.labels.map((l) => [l.name, { alarm: l.alarm, severity: l.severity ?? 'red' }])));
+      this.byModel.set(
+        m.name,
+        new Map(m.labels.map((l) => [l.name, { alarm: l.alarm, severity: l.severity ?? 'red' }])),
+      );
     }
   }
 

@@ -32,7 +32,15 @@ export async function decodeView(file: ScanFile, maxPixels: number): Promise<Dec
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new PgError('IMAGE_UNSUPPORTED', `decoded to ${info.channels} channels`);
-    return { view: file.view ?? 'main', path: file.to, ext: extname(file.to), sha256, rgb: data, width: info.width, height: info.height };
+    return {
+      view: file.view ?? 'main',
+      path: file.to,
+      ext: extname(file.to),
+      sha256,
+      rgb: data,
+      width: info.width,
+      height: info.height,
+    };
   } catch (err) {
     if (err instanceof PgError) throw err;
     const msg = err instanceof Error ? err.message : String(err);

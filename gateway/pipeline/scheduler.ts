@@ -106,7 +106,10 @@ export class Scheduler implements Component {
       } else {
         const attempts = this.d.store.scans.recordAttempt(scan.id);
         if (attempts >= (this.d.maxAttempts ?? 3)) {
-          this.reject(scan, isPgError(err) ? err : new PgError('INFERENCE_FAILED', String(err), { cause: err }));
+          this.reject(
+            scan,
+            isPgError(err) ? err : new PgError('INFERENCE_FAILED', String(err), { cause: err }),
+          );
         } else {
           this.retryAfter.set(scan.id, Date.now() + 500 * 2 ** attempts);
           log.warn({ err, scanId: scan.id, attempts }, 'screening failed; will retry');
@@ -123,6 +126,9 @@ export class Scheduler implements Component {
     this.d.store.scans.reject(scan.id, err.code, err.message, Date.now());
     this.d.metrics.scans.inc({ source: scan.sourceId, decision: 'REJECTED' });
     this.d.metrics.quarantined.inc({ source: scan.sourceId, code: err.code });
-    this.d.log.warn({ scanId: scan.id, code: `PG_${err.code}`, reason: err.message }, 'scan rejected; files quarantined');
+    this.d.log.warn(
+      { scanId: scan.id, code: `PG_${err.code}`, reason: err.message },
+      'scan rejected; files quarantined',
+    );
   }
 }

@@ -6,7 +6,11 @@ import { decodeView } from './decode.js';
 
 /** What the pipeline needs of the inference core (models/detector.ts implements it). */
 export interface DetectorPort {
-  detect(image: { data: Buffer; width: number; height: number }, view: string, modelNames: readonly string[]): Promise<Detection[]>;
+  detect(
+    image: { data: Buffer; width: number; height: number },
+    view: string,
+    modelNames: readonly string[],
+  ): Promise<Detection[]>;
   modelInfo(): Array<{ name: string; version: string }>;
 }
 
@@ -39,7 +43,11 @@ export async function screenScan(scan: ScanRecord, o: ScreenOptions): Promise<Sc
     views: views as ScreenedView[],
     detections: perView.flat(),
     models: o.detector.modelInfo().filter((m) => wanted.has(m.name)),
-    timings: { decodeMs: round(t1 - t0), inferMs: round(t2 - t1), queueMs: round(Date.now() - scan.receivedAt - (t2 - t0)) },
+    timings: {
+      decodeMs: round(t1 - t0),
+      inferMs: round(t2 - t1),
+      queueMs: round(Date.now() - scan.receivedAt - (t2 - t0)),
+    },
   };
 }
 

@@ -34,7 +34,9 @@ export class DurableIntake implements ScanIntake, Component {
     await this.recover();
   }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    // Stateless between calls: an in-progress submit completes inside its caller.
+  }
 
   async submit(sub: ScanSubmission): Promise<{ scanId: string }> {
     const id = ulid();
@@ -73,7 +75,10 @@ export class DurableIntake implements ScanIntake, Component {
     } catch (err) {
       // Nobody has seen this scan yet: put back what moved and forget the claim, so the adapter's
       // retry starts clean instead of leaving a half-claimed scan behind.
-      for (const f of moved) await moveFile(f.to, f.from).catch((e) => this.log.error({ err: e, scanId: id }, 'rollback move failed'));
+      for (const f of moved)
+        await moveFile(f.to, f.from).catch((e) =>
+          this.log.error({ err: e, scanId: id }, 'rollback move failed'),
+        );
       this.store.tx(() => this.store.scans.deleteClaim(id));
       throw err;
     }
@@ -96,7 +101,12 @@ export class DurableIntake implements ScanIntake, Component {
       if (missing === images) {
         // The files are gone from both places (removed by hand while we were down). Record it: the
         // ledger must show that this parcel's scan arrived but could not be screened.
-        this.store.scans.reject(scan.id, 'IMAGE_EMPTY', 'files vanished before screening (removed while the gateway was down)', this.now());
+        this.store.scans.reject(
+          scan.id,
+          'IMAGE_EMPTY',
+          'files vanished before screening (removed while the gateway was down)',
+          this.now(),
+        );
         this.log.error({ scanId: scan.id }, 'claimed scan lost its files; recorded as rejected');
       } else {
         this.store.scans.markQueued(scan.id);
@@ -106,5 +116,4 @@ export class DurableIntake implements ScanIntake, Component {
     const queued = this.store.scans.count('queued');
     if (queued > 0) this.log.info({ queued }, 'scans waiting from before the restart will be screened first');
   }
-
 }

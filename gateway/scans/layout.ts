@@ -6,7 +6,8 @@ export function dataLayout(dataDir: string) {
     dataDir,
     processing: join(dataDir, 'scans', 'processing'),
     processingOf: (scanId: string) => join(dataDir, 'scans', 'processing', scanId),
-    doneOf: (scanId: string, at: Date) => join(dataDir, 'scans', 'done', at.toISOString().slice(0, 10), scanId),
+    doneOf: (scanId: string, at: Date) =>
+      join(dataDir, 'scans', 'done', at.toISOString().slice(0, 10), scanId),
     evidenceOf: (scanId: string) => join(dataDir, 'evidence', 'scans', scanId),
     quarantine: join(dataDir, 'quarantine'),
     incoming: join(dataDir, 'incoming'),

@@ -34,7 +34,9 @@ export class Settler implements Component {
     }
   }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    // Nothing held between calls: every settle finishes inside its caller.
+  }
 
   async settle(scan: ScanRecord): Promise<void> {
     try {

@@ -123,7 +123,10 @@ export class OutboxRepo implements OutboxStore {
   }
 
   /** Must be called inside the same transaction that writes what the message announces. */
-  enqueue(m: { topic: string; payload: string; qos: 0 | 1; retain: boolean; alertId: string | null }, at: number): void {
+  enqueue(
+    m: { topic: string; payload: string; qos: 0 | 1; retain: boolean; alertId: string | null },
+    at: number,
+  ): void {
     this.q.insert.run(m.topic, m.payload, m.qos, m.retain ? 1 : 0, m.alertId, at);
   }
 

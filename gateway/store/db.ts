@@ -80,7 +80,10 @@ export function openDb(dataDir: string, file = 'parcelguard.db'): Db {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA.length) {
     db.close();
-    throw new PgError('STORE_FAILED', `store schema v${version} is newer than this release (v${SCHEMA.length}); do not downgrade`);
+    throw new PgError(
+      'STORE_FAILED',
+      `store schema v${version} is newer than this release (v${SCHEMA.length}); do not downgrade`,
+    );
   }
   for (let v = version; v < SCHEMA.length; v++) {
     db.transaction(() => {

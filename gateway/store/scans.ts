@@ -107,7 +107,7 @@ export interface ScanResult {
 export class ScanRepo {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.q = {
       insert: db.prepare(
         `INSERT INTO scans (id, source_id, via, state, received_at, captured_at, waybill, files)
@@ -127,7 +127,9 @@ export class ScanRepo {
          WHERE id = ?`,
       ),
       attempt: db.prepare('UPDATE scans SET attempts = attempts + 1 WHERE id = ? RETURNING attempts'),
-      unsettled: db.prepare(`SELECT * FROM scans WHERE files_settled = 0 AND state IN ('done','rejected') ORDER BY seq LIMIT ?`),
+      unsettled: db.prepare(
+        `SELECT * FROM scans WHERE files_settled = 0 AND state IN ('done','rejected') ORDER BY seq LIMIT ?`,
+      ),
       settle: db.prepare('UPDATE scans SET files_settled = 1 WHERE id = ?'),
       list: db.prepare(
         `SELECT * FROM scans WHERE (@source IS NULL OR source_id = @source) AND seq < @before ORDER BY seq DESC LIMIT @limit`,
@@ -208,7 +210,11 @@ export class ScanRepo {
 
   list(opts: { source?: string; before?: number; limit: number }): ScanRecord[] {
     return (
-      this.q.list.all({ source: opts.source ?? null, before: opts.before ?? Number.MAX_SAFE_INTEGER, limit: opts.limit }) as Row[]
+      this.q.list.all({
+        source: opts.source ?? null,
+        before: opts.before ?? Number.MAX_SAFE_INTEGER,
+        limit: opts.limit,
+      }) as Row[]
     ).map(toRecord);
   }
 }

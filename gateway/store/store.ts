@@ -13,7 +13,11 @@ export class Store implements Component {
 
   async start(): Promise<void> {
     this.db = openDb(this.dataDir);
-    this.repos = { scans: new ScanRepo(this.db), alerts: new AlertRepo(this.db), outbox: new OutboxRepo(this.db) };
+    this.repos = {
+      scans: new ScanRepo(this.db),
+      alerts: new AlertRepo(this.db),
+      outbox: new OutboxRepo(this.db),
+    };
   }
 
   async stop(): Promise<void> {

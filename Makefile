@@ -1,0 +1,62 @@
+# Parcelguard: `make demo` and `make test` are the two commands a new machine needs.
+# Both set everything up themselves (npm ci; apt for ffmpeg/mosquitto/python3-onnx when root).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+APT_PACKAGES := ffmpeg mosquitto python3-onnx python3-numpy
+NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null && echo yes)
+
+.PHONY: help setup deps system demo test lint typecheck build bench models-fixtures docs clean
+
+help:
+	@echo "make demo   - set up, then run a gateway with a simulated X-ray machine (Ctrl-C to stop)"
+	@echo "make test   - set up, then lint, typecheck and run the whole test suite"
+	@echo "make bench  - throughput/latency benchmark (writes bench/results/latest.json)"
+
+system:
+	@if [ "$(NODE_OK)" != "yes" ]; then echo "Node.js >= 20.19 is required (found $$(node --version 2>/dev/null || echo none))"; exit 1; fi
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+node_modules/.installed: package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+setup: system deps
+
+build: setup
+	npx tsc -p tsconfig.build.json
+
+lint: deps
+	npx biome check .
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+
+demo: setup
+	node --import tsx gateway/cli/main.ts demo config/examples/demo.yaml
+
+test: setup lint typecheck
+	npx vitest run
+
+bench: setup
+	node --import tsx bench/run.ts
+
+models-fixtures:
+	/usr/bin/python3 models/fixtures/make_models.py
+
+docs: deps
+	node --import tsx docs/generate.ts
+
+clean:
+	rm -rf dist data .tmp
