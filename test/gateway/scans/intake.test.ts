@@ -54,7 +54,7 @@ describe('durable intake', () => {
   });
 
   it('a failed move puts back what moved and forgets the claim, so a retry starts clean', async () => {
-    const intake = new DurableIntake(store, dataLayout(join(dir, 'data')), log, () => {});
+    const intake = new DurableIntake(store, dataLayout(join(dir, 'data')), log, () => undefined);
     const s = sub(['b_top.jpg'], ['top']);
     s.images.push({ view: 'side', path: join(inbox, 'missing.jpg'), originalName: 'missing.jpg' });
     await expect(intake.submit(s)).rejects.toThrow();
@@ -87,7 +87,7 @@ describe('durable intake', () => {
     const { renameSync } = await import('node:fs');
     renameSync(files[0]!.from, files[0]!.to);
 
-    const intake = new DurableIntake(store, layout, log, () => {});
+    const intake = new DurableIntake(store, layout, log, () => undefined);
     await intake.start();
     expect(store.scans.count()).toBe(1);
     expect(store.scans.get('01JD3ZZZZZZZZZZZZZZZZZZZZZ')!.state).toBe('queued');
@@ -114,7 +114,7 @@ describe('durable intake', () => {
         },
       ],
     });
-    await new DurableIntake(store, layout, log, () => {}).start();
+    await new DurableIntake(store, layout, log, () => undefined).start();
     expect(store.scans.get('01JD3YYYYYYYYYYYYYYYYYYYYY')).toMatchObject({
       state: 'rejected',
       decision: 'REJECTED',
