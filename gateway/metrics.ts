@@ -10,7 +10,10 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'parcelguard_' });
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  /** Read at scrape time, so gauges are never stale; the composition root points them at the real sources. */
+  const read = { queueDepth: () => 0, outboxDepth: () => 0 };
   const m = {
+    read,
     registry,
     scans: new Counter({
       name: 'parcelguard_scans_total',

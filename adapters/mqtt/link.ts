@@ -92,12 +92,20 @@ export class MqttLink implements Component {
       // technician fixes the broker side and the gateway recovers without a restart.
       reconnectOnConnackError: true,
       resubscribe: false,
-      will: { topic: topics.status(this.opts.site), payload: this.statusPayload('offline'), qos: 1, retain: true },
+      will: {
+        topic: topics.status(this.opts.site),
+        payload: this.statusPayload('offline'),
+        qos: 1,
+        retain: true,
+      },
       ...this.tlsOptions(),
     };
     if (mqtt.username !== undefined) options.username = mqtt.username;
     if (mqtt.password !== undefined) options.password = mqtt.password;
-    this.log.info({ url: redactUrl(url), clientId: this.clientId, tls: mqtt.tls !== undefined }, 'connecting to MQTT broker');
+    this.log.info(
+      { url: redactUrl(url), clientId: this.clientId, tls: mqtt.tls !== undefined },
+      'connecting to MQTT broker',
+    );
 
     const client = connect(url, options);
     this.client = client;
@@ -133,14 +141,19 @@ export class MqttLink implements Component {
     const deadline = this.opts.stopTimeoutMs ?? 3000;
     if (this.connected) {
       // A clean DISCONNECT makes the broker discard the will, so the offline status is sent by hand.
-      const offline = this.send(topics.status(this.opts.site), this.statusPayload('offline'), { qos: 1, retain: true });
-      const sent = await Promise.race([offline.then(() => true), sleep(deadline / 2).then(() => false)]).catch(
-        (err: unknown) => {
-          this.log.warn({ err: errorMessage(err) }, 'offline status not acknowledged before shutdown');
-          return false;
-        },
-      );
-      if (!sent) this.log.warn('offline status not acknowledged in time; the broker will publish the last will');
+      const offline = this.send(topics.status(this.opts.site), this.statusPayload('offline'), {
+        qos: 1,
+        retain: true,
+      });
+      const sent = await Promise.race([
+        offline.then(() => true),
+        sleep(deadline / 2).then(() => false),
+      ]).catch((err: unknown) => {
+        this.log.warn({ err: errorMessage(err) }, 'offline status not acknowledged before shutdown');
+        return false;
+      });
+      if (!sent)
+        this.log.warn('offline status not acknowledged in time; the broker will publish the last will');
     }
     this.failInFlight('MQTT link stopped');
     const ended = new Promise<void>((resolve) => {
@@ -189,7 +202,10 @@ export class MqttLink implements Component {
   async publishDeviceStatus(status: DeviceStatusMessage): Promise<boolean> {
     const parsed = deviceStatusSchema.safeParse(status);
     if (!parsed.success) {
-      this.log.error({ device: status.id, issues: parsed.error.issues }, 'device status does not match the MQTT contract');
+      this.log.error(
+        { device: status.id, issues: parsed.error.issues },
+        'device status does not match the MQTT contract',
+      );
       return false;
     }
     this.devices.set(status.id, parsed.data);
@@ -200,10 +216,16 @@ export class MqttLink implements Component {
   private async sendDevice(status: DeviceStatusMessage): Promise<boolean> {
     const { qos, retain } = TOPICS.deviceStatus;
     try {
-      await this.send(topics.deviceStatus(this.opts.site, status.id), JSON.stringify(status), { qos, retain });
+      await this.send(topics.deviceStatus(this.opts.site, status.id), JSON.stringify(status), {
+        qos,
+        retain,
+      });
       return true;
     } catch (err) {
-      this.log.debug({ device: status.id, err: errorMessage(err) }, 'device status deferred to the next connection');
+      this.log.debug(
+        { device: status.id, err: errorMessage(err) },
+        'device status deferred to the next connection',
+      );
       return false;
     }
   }
@@ -235,9 +257,14 @@ export class MqttLink implements Component {
     this.log.info({ url: redactUrl(this.opts.url) }, 'MQTT broker connected');
     // Status first, so a consumer sees the site online before the outbox's backlog arrives.
     const { qos, retain } = TOPICS.status;
-    this.send(topics.status(this.opts.site), this.statusPayload('online'), { qos, retain }).catch((err: unknown) => {
-      this.log.warn({ err: errorMessage(err) }, 'online status not acknowledged; it is sent again on reconnect');
-    });
+    this.send(topics.status(this.opts.site), this.statusPayload('online'), { qos, retain }).catch(
+      (err: unknown) => {
+        this.log.warn(
+          { err: errorMessage(err) },
+          'online status not acknowledged; it is sent again on reconnect',
+        );
+      },
+    );
     for (const status of this.devices.values()) void this.sendDevice(status);
     this.setState('online', null);
   }
@@ -281,7 +308,10 @@ export class MqttLink implements Component {
     // The will is fixed at CONNECT time; stamping it per attempt keeps its `at` close to reality.
     if (client.options.will) client.options.will.payload = Buffer.from(this.statusPayload('offline'));
     if (this.attempts === 1 || this.attempts % 10 === 0) {
-      this.log.debug({ attempt: this.attempts, nextInMs: client.options.reconnectPeriod }, 'reconnecting to MQTT broker');
+      this.log.debug(
+        { attempt: this.attempts, nextInMs: client.options.reconnectPeriod },
+        'reconnecting to MQTT broker',
+      );
     }
   }
 

@@ -25,7 +25,8 @@ const BI_ALPHABITFIELDS = 6;
 
 /** Needs the first 54 bytes (or 26 for an OS/2 core header). */
 export function readBmpHeader(buf: Buffer): BmpHeader {
-  if (buf.length < 26 || buf[0] !== 0x42 || buf[1] !== 0x4d) throw new PgError('IMAGE_CORRUPT', 'BMP header is truncated');
+  if (buf.length < 26 || buf[0] !== 0x42 || buf[1] !== 0x4d)
+    throw new PgError('IMAGE_CORRUPT', 'BMP header is truncated');
   const dataOffset = buf.readUInt32LE(10);
   const headerSize = buf.readUInt32LE(14);
   let width: number;
@@ -46,12 +47,26 @@ export function readBmpHeader(buf: Buffer): BmpHeader {
   } else {
     throw new PgError('IMAGE_CORRUPT', 'BMP header is truncated or of an unknown kind');
   }
-  if (width <= 0 || rawHeight === 0 || rawHeight === -2147483648) throw new PgError('IMAGE_CORRUPT', 'BMP header has no valid size');
-  if (![1, 4, 8, 16, 24, 32].includes(bitsPerPixel)) throw new PgError('IMAGE_UNSUPPORTED', `BMP with ${bitsPerPixel} bits per pixel`);
+  if (width <= 0 || rawHeight === 0 || rawHeight === -2147483648)
+    throw new PgError('IMAGE_CORRUPT', 'BMP header has no valid size');
+  if (![1, 4, 8, 16, 24, 32].includes(bitsPerPixel))
+    throw new PgError('IMAGE_UNSUPPORTED', `BMP with ${bitsPerPixel} bits per pixel`);
   if (![BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS].includes(compression)) {
-    throw new PgError('IMAGE_UNSUPPORTED', 'compressed BMP (RLE, JPEG or PNG inside); export uncompressed BMP');
+    throw new PgError(
+      'IMAGE_UNSUPPORTED',
+      'compressed BMP (RLE, JPEG or PNG inside); export uncompressed BMP',
+    );
   }
-  return { width, height: Math.abs(rawHeight), topDown: rawHeight < 0, bitsPerPixel, compression, dataOffset, headerSize, paletteSize };
+  return {
+    width,
+    height: Math.abs(rawHeight),
+    topDown: rawHeight < 0,
+    bitsPerPixel,
+    compression,
+    dataOffset,
+    headerSize,
+    paletteSize,
+  };
 }
 
 export interface RawImage {
@@ -74,7 +89,8 @@ export function decodeBmp(file: Buffer, maxPixels: number): RawImage {
   if (h.width * h.height > maxPixels) throw new PgError('IMAGE_TOO_LARGE', `${h.width}×${h.height} BMP`);
   const bpp = h.bitsPerPixel;
   const stride = Math.floor((bpp * h.width + 31) / 32) * 4;
-  if (h.dataOffset + stride * h.height > file.length) throw new PgError('IMAGE_CORRUPT', 'BMP pixel data is truncated');
+  if (h.dataOffset + stride * h.height > file.length)
+    throw new PgError('IMAGE_CORRUPT', 'BMP pixel data is truncated');
 
   const palette: number[] = [];
   if (bpp <= 8) {
@@ -104,7 +120,9 @@ export function decodeBmp(file: Buffer, maxPixels: number): RawImage {
         rgb = (file[p + 2]! << 16) | (file[p + 1]! << 8) | file[p]!;
       } else if (bpp === 16 || bpp === 32) {
         const v = bpp === 16 ? file.readUInt16LE(row + x * 2) : file.readUInt32LE(row + x * 4);
-        const [r, g, b] = channels.map((c) => (c.max === 0 ? 0 : Math.round((((v >>> c.shift) & c.max) * 255) / c.max)));
+        const [r, g, b] = channels.map((c) =>
+          c.max === 0 ? 0 : Math.round((((v >>> c.shift) & c.max) * 255) / c.max),
+        );
         rgb = (r! << 16) | (g! << 8) | b!;
       } else {
         const bit = x * bpp;

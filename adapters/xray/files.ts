@@ -8,8 +8,14 @@ import { dirname } from 'node:path';
  */
 export type FsPath = string | Buffer;
 
+// O_NOFOLLOW: a symlink planted in the folder must not make us read another file. O_NONBLOCK: opening
+// a FIFO must not hang the adapter; the caller's isFile() test then refuses it. 0 where unknown.
+export const SAFE_OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
 export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
 }
 
 /**

@@ -1,9 +1,8 @@
-import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import { errorMessage, PgError } from '../../config/shared/errors.js';
 import { readBmpHeader } from './bmp.js';
-import { decodeName } from './files.js';
+import { decodeName, SAFE_OPEN_FLAGS } from './files.js';
 
 /**
  * Cheap checks run before a scan is claimed, shared by the hot folder and HTTP push. They read names,
@@ -13,9 +12,21 @@ import { decodeName } from './files.js';
 
 export type ImageFormat = 'jpeg' | 'png' | 'bmp' | 'tiff';
 
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff']);
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.bmp',
+  '.tif',
+  '.tiff',
+]);
 
-export const EXT_OF_FORMAT: Record<ImageFormat, string> = { jpeg: '.jpg', png: '.png', bmp: '.bmp', tiff: '.tif' };
+export const EXT_OF_FORMAT: Record<ImageFormat, string> = {
+  jpeg: '.jpg',
+  png: '.png',
+  bmp: '.bmp',
+  tiff: '.tif',
+};
 
 export interface ImageLimits {
   maxImagePixels: number;
@@ -31,7 +42,8 @@ const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 /** Null when the name is safe to keep; otherwise why not (the message never repeats the name). */
 export function checkFileName(name: string | Buffer): PgError | null {
   const text = typeof name === 'string' ? name : decodeName(name);
-  const hostile = (why: string) => new PgError('FILENAME_HOSTILE', why, { details: { file: { name: escapeName(name) } } });
+  const hostile = (why: string) =>
+    new PgError('FILENAME_HOSTILE', why, { details: { file: { name: escapeName(name) } } });
   if (text === null) return hostile('name is not valid UTF-8');
   if (text.length === 0) return hostile('name is empty');
   if (text.length > MAX_NAME_LENGTH) return hostile(`name is longer than ${MAX_NAME_LENGTH} characters`);
@@ -39,7 +51,8 @@ export function checkFileName(name: string | Buffer): PgError | null {
   if (CONTROL.test(text)) return hostile('name contains control or invisible formatting characters');
   if (text.startsWith('.')) return hostile('name starts with a dot');
   if (text.startsWith('-')) return hostile('name starts with a dash');
-  if (!SAFE_NAME.test(text)) return hostile('name contains characters other than letters, digits, dot, dash, underscore');
+  if (!SAFE_NAME.test(text))
+    return hostile('name contains characters other than letters, digits, dot, dash, underscore');
   return null;
 }
 
@@ -51,7 +64,11 @@ export function escapeName(name: string | Buffer): string {
   const text = typeof name === 'string' ? name : decodeName(name);
   if (text === null) {
     return [...(name as Buffer)]
-      .map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+      .map((b) =>
+        b >= 0x20 && b < 0x7f && b !== 0x5c
+          ? String.fromCharCode(b)
+          : `\\x${b.toString(16).padStart(2, '0')}`,
+      )
       .join('');
   }
   let out = '';
@@ -65,11 +82,17 @@ export function escapeName(name: string | Buffer): string {
 /** Format by magic bytes, whatever the extension says. */
 export function sniffFormat(head: Buffer): ImageFormat | null {
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
-  if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (
+    head.length >= 8 &&
+    head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  )
+    return 'png';
   if (head.length >= 26 && head[0] === 0x42 && head[1] === 0x4d) return 'bmp';
   if (head.length >= 4) {
-    const ii = head[0] === 0x49 && head[1] === 0x49 && (head[2] === 0x2a || head[2] === 0x2b) && head[3] === 0x00;
-    const mm = head[0] === 0x4d && head[1] === 0x4d && head[2] === 0x00 && (head[3] === 0x2a || head[3] === 0x2b);
+    const ii =
+      head[0] === 0x49 && head[1] === 0x49 && (head[2] === 0x2a || head[2] === 0x2b) && head[3] === 0x00;
+    const mm =
+      head[0] === 0x4d && head[1] === 0x4d && head[2] === 0x00 && (head[3] === 0x2a || head[3] === 0x2b);
     if (ii || mm) return 'tiff';
   }
   return null;
@@ -86,10 +109,6 @@ export type InspectResult = { ok: true; info: ImageInfo } | { ok: false; error: 
 
 const fail = (error: PgError): InspectResult => ({ ok: false, error });
 
-// O_NOFOLLOW: a symlink planted in the folder must not make us read another file. O_NONBLOCK: opening
-// a FIFO must not hang the adapter; it then fails the isFile() test below. Both are 0 where unknown.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
-
 /**
  * Size, magic bytes and header dimensions of one image file. Never throws: an unreadable file is
  * reported as IMAGE_CORRUPT so the caller can quarantine it like any other bad input. The path is a
@@ -100,14 +119,19 @@ export async function inspectImage(path: string, limits: ImageLimits): Promise<I
   let head: Buffer;
   let bytes: number;
   try {
-    const fh = await open(path, OPEN_FLAGS);
+    const fh = await open(path, SAFE_OPEN_FLAGS);
     try {
       const st = await fh.stat();
       if (!st.isFile()) return fail(new PgError('IMAGE_UNSUPPORTED', 'not a regular file'));
       bytes = st.size;
       if (bytes === 0) return fail(new PgError('IMAGE_EMPTY'));
       if (bytes > limits.maxImageBytes) {
-        return fail(new PgError('IMAGE_TOO_LARGE', `file is ${bytes} bytes, the limit (limits.maxImageBytes) is ${limits.maxImageBytes}`));
+        return fail(
+          new PgError(
+            'IMAGE_TOO_LARGE',
+            `file is ${bytes} bytes, the limit (limits.maxImageBytes) is ${limits.maxImageBytes}`,
+          ),
+        );
       }
       head = Buffer.alloc(Math.min(bytes, 64));
       await fh.read(head, 0, head.length, 0);
@@ -127,7 +151,11 @@ export async function inspectImage(path: string, limits: ImageLimits): Promise<I
     try {
       ({ width, height } = readBmpHeader(head));
     } catch (err) {
-      return fail(err instanceof PgError ? err : new PgError('IMAGE_CORRUPT', 'BMP header cannot be read', { cause: err }));
+      return fail(
+        err instanceof PgError
+          ? err
+          : new PgError('IMAGE_CORRUPT', 'BMP header cannot be read', { cause: err }),
+      );
     }
   } else {
     try {
@@ -138,14 +166,26 @@ export async function inspectImage(path: string, limits: ImageLimits): Promise<I
       height = meta.height ?? 0;
     } catch (err) {
       if (/pixel limit/i.test(errorMessage(err))) {
-        return fail(new PgError('IMAGE_TOO_LARGE', `header claims more than ${limits.maxImagePixels} pixels (limits.maxImagePixels)`));
+        return fail(
+          new PgError(
+            'IMAGE_TOO_LARGE',
+            `header claims more than ${limits.maxImagePixels} pixels (limits.maxImagePixels)`,
+          ),
+        );
       }
-      return fail(new PgError('IMAGE_CORRUPT', `${format.toUpperCase()} header cannot be read`, { cause: err }));
+      return fail(
+        new PgError('IMAGE_CORRUPT', `${format.toUpperCase()} header cannot be read`, { cause: err }),
+      );
     }
   }
   if (width <= 0 || height <= 0) return fail(new PgError('IMAGE_CORRUPT', 'header has no image size'));
   if (width * height > limits.maxImagePixels) {
-    return fail(new PgError('IMAGE_TOO_LARGE', `${width}×${height} is more than ${limits.maxImagePixels} pixels (limits.maxImagePixels)`));
+    return fail(
+      new PgError(
+        'IMAGE_TOO_LARGE',
+        `${width}×${height} is more than ${limits.maxImagePixels} pixels (limits.maxImagePixels)`,
+      ),
+    );
   }
   return { ok: true, info: { format, width, height, bytes } };
 }

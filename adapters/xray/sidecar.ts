@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { PgError } from '../../config/shared/errors.js';
+import { SAFE_OPEN_FLAGS } from './files.js';
 
 /**
  * Scan metadata that arrives next to the image: a hot-folder sidecar `<stem>.json` / `<key>.json`, or
@@ -31,11 +32,20 @@ export const capturedAtSchema = z.preprocess(
     .optional(),
 );
 
-export const viewNameSchema = z.string().regex(/^[a-z0-9-]{1,16}$/, 'view must be 1-16 lowercase letters, digits or dashes');
+export const viewNameSchema = z
+  .string()
+  .regex(/^[a-z0-9-]{1,16}$/, 'view must be 1-16 lowercase letters, digits or dashes');
 
 export const sidecarSchema = z.object({
   waybill: waybillSchema,
-  machineId: z.preprocess(emptyIsNull, z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'machineId must be a plain id').nullable().optional()),
+  machineId: z.preprocess(
+    emptyIsNull,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'machineId must be a plain id')
+      .nullable()
+      .optional(),
+  ),
   view: z.preprocess(emptyIsNull, viewNameSchema.nullable().optional()),
   capturedAt: capturedAtSchema,
 });
@@ -71,19 +81,27 @@ export function parseSidecar(text: string): SidecarResult {
   const v = parsed.data;
   return {
     ok: true,
-    value: { waybill: v.waybill ?? null, machineId: v.machineId ?? null, view: v.view ?? null, capturedAt: v.capturedAt ?? null },
+    value: {
+      waybill: v.waybill ?? null,
+      machineId: v.machineId ?? null,
+      view: v.view ?? null,
+      capturedAt: v.capturedAt ?? null,
+    },
   };
 }
 
 /** Reads and parses one sidecar file, refusing oversized ones before reading them. Never throws. */
 export async function readSidecar(path: string): Promise<SidecarResult> {
   try {
-    const fh = await open(path, 'r');
+    const fh = await open(path, SAFE_OPEN_FLAGS);
     try {
       const st = await fh.stat();
       if (!st.isFile()) return { ok: false, error: new PgError('SIDECAR_INVALID', 'not a regular file') };
       if (st.size > MAX_SIDECAR_BYTES) {
-        return { ok: false, error: new PgError('SIDECAR_INVALID', `${st.size} bytes, more than ${MAX_SIDECAR_BYTES}`) };
+        return {
+          ok: false,
+          error: new PgError('SIDECAR_INVALID', `${st.size} bytes, more than ${MAX_SIDECAR_BYTES}`),
+        };
       }
       const buf = Buffer.alloc(st.size);
       await fh.read(buf, 0, st.size, 0);

@@ -49,9 +49,9 @@ export async function watch(opts: WatchOptions): Promise<void> {
   let lastError = '';
   client.on('connect', () => {
     lastError = '';
-    err.write(`watching ${filters.join(', ')} on ${where}\n`);
     client.subscribe(filters, { qos: 1 }, (subErr) => {
-      if (subErr) err.write(`subscribe failed: ${subErr.message}\n`);
+      if (subErr) err.write(`subscribe failed on ${where}: ${subErr.message}\n`);
+      else err.write(`watching ${filters.join(', ')} on ${where}\n`);
     });
   });
   client.on('error', (e) => {

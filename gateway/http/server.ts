@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { PgError } from '../../config/shared/errors.js';
 import type { Logger } from '../../config/shared/log.js';
 
@@ -11,7 +11,8 @@ export function createHttpServer(log: Logger, opts: { bodyLimit: number }): Fast
     // pino's Logger and fastify's base logger differ only in generic parameters.
     loggerInstance: log as unknown as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
-    disableRequestLogging: true,
+    // Per-request lines are written by our own onResponse hook (debug, untrusted parts nested).
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
   });
   app.setErrorHandler((err, req, reply) => {

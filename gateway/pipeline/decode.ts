@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
+import { decodeBmp } from '../../adapters/xray/bmp.js';
 import { PgError } from '../../config/shared/errors.js';
 import type { ScanFile } from '../store/scans.js';
 
@@ -25,7 +26,13 @@ export async function decodeView(file: ScanFile, maxPixels: number): Promise<Dec
   if (bytes.length === 0) throw new PgError('IMAGE_EMPTY');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
+    // libvips as bundled with sharp has no BMP loader; many X-ray machines export BMP.
+    const isBmp = bytes[0] === 0x42 && bytes[1] === 0x4d;
+    const bmp = isBmp ? decodeBmp(bytes, maxPixels) : null;
+    const input = bmp
+      ? sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: bmp.channels } })
+      : sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' });
+    const { data, info } = await input
       .rotate()
       .removeAlpha()
       .toColourspace('srgb')

@@ -74,7 +74,6 @@ export class Scheduler implements Component {
 
   private pump(): void {
     const free = this.d.maxInFlight - this.inFlight.size;
-    this.d.metrics.queueDepth.set(this.queueDepth());
     if (free <= 0) return;
     const now = Date.now();
     const candidates = this.d.store.scans.nextQueued(0, this.d.maxInFlight * 2 + this.retryAfter.size);

@@ -100,7 +100,9 @@ export async function startMosquitto(opts: { port?: number } = {}): Promise<Mosq
   };
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(MOSQUITTO_BIN, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(MOSQUITTO_BIN, ['-c', join(dir, 'mosquitto.conf')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = proc;
     live.add(proc);
     proc.once('exit', () => live.delete(proc));

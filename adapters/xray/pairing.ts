@@ -1,0 +1,249 @@
+import { PgError } from '../../config/shared/errors.js';
+import { extOf, stemOf } from './files.js';
+import { checkFileName, escapeName, IMAGE_EXTENSIONS } from './inspect.js';
+
+/**
+ * The hot folder's decisions, kept free of I/O so they can be reasoned about on their own: given what
+ * the last listing and stats showed, which files are complete, which belong together as one scan,
+ * which are bad, and in what order to act on them.
+ */
+
+/** What the watcher knows about one directory entry. Mutable: the watcher updates it on every stat. */
+export interface Entry {
+  /** Name bytes as listed; the only handle on a name that is not valid UTF-8. */
+  raw: Buffer;
+  /** Decoded name, or null when the bytes are not valid UTF-8. */
+  name: string | null;
+  statted: boolean;
+  kind: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** Monotonic ms when first listed. */
+  firstSeen: number;
+  /** Monotonic ms when size, mtime or inode last changed. */
+  changedAt: number;
+  /** Monotonic ms of the latest stat. Stability is what two stats at least `stableMs` apart agree on. */
+  lastStatAt: number;
+  /** Monotonic ms when first found complete (starts the pair timeout). */
+  completeAt?: number;
+  /** Monotonic ms before which no action involving this entry is retried. */
+  retryAt?: number;
+  failures: number;
+  /** A warning about a long wait was already logged. */
+  warned?: boolean;
+}
+
+export interface PairingRules {
+  views: readonly string[];
+  completion: 'size-stable' | 'done-marker';
+  stableMs: number;
+  pairTimeoutMs: number;
+  viewPattern: RegExp;
+  /** How long a sidecar/marker without an image, or a temp file, sits before it is quarantined. */
+  orphanMs: number;
+}
+
+export interface ScanImagePlan {
+  entry: Entry;
+  name: string;
+  view: string;
+}
+
+export type Action =
+  | { type: 'scan'; order: number; images: ScanImagePlan[]; sidecars: Entry[]; companions: Entry[] }
+  | { type: 'reject'; order: number; entries: Entry[]; reason: PgError };
+
+// Names writers use while a file is still being copied; quarantining one early would break the copy.
+const TEMP_SUFFIX = /(\.(tmp|temp|part|partial|filepart|crdownload|swp|lock)|~)$/i;
+
+interface Group {
+  patterned: boolean;
+  key: string;
+  images: ScanImagePlan[];
+}
+
+const minMtime = (entries: Entry[]): number => Math.min(...entries.map((e) => e.mtimeMs));
+
+/** Decides the actions for this round, oldest first. Sets `completeAt` on entries found complete. */
+export function plan(all: Iterable<Entry>, rules: PairingRules, now: number): Action[] {
+  const stable = (e: Entry) => e.lastStatAt - e.changedAt >= rules.stableMs;
+  const actions: Action[] = [];
+  const reject = (entries: Entry[], reason: PgError) =>
+    actions.push({ type: 'reject', order: minMtime(entries), entries, reason });
+
+  const byName = new Map<string, Entry>();
+  const images: Array<{ entry: Entry; name: string }> = [];
+  const companionsSeen: Entry[] = [];
+  const unsupported: Array<{ entry: Entry; name: string }> = [];
+  for (const e of all) {
+    if (!e.statted || e.kind === 'dir' || e.kind === 'other') continue;
+    const name = e.name;
+    if (name === null) {
+      if (stable(e))
+        reject(
+          [e],
+          new PgError('FILENAME_HOSTILE', 'name is not valid UTF-8', {
+            details: { file: { name: escapeName(e.raw) } },
+          }),
+        );
+      continue;
+    }
+    const ext = extOf(name);
+    // Hidden files are the in-progress or housekeeping files of other tools (rsync and Samba temp
+    // copies, NFS .nfsXXXX silly renames, .DS_Store): leave them be, unless one poses as an image.
+    if (name.startsWith('.') && !IMAGE_EXTENSIONS.has(extOf(name.slice(1)))) continue;
+    const hostile = checkFileName(name);
+    if (hostile) {
+      if (stable(e)) reject([e], hostile);
+      continue;
+    }
+    if (e.kind === 'symlink') {
+      if (stable(e)) reject([e], new PgError('IMAGE_UNSUPPORTED', 'a symbolic link, not a file'));
+      continue;
+    }
+    byName.set(name, e);
+    if (ext === '.json' || ext === '.done') companionsSeen.push(e);
+    else if (IMAGE_EXTENSIONS.has(ext)) images.push({ entry: e, name });
+    else unsupported.push({ entry: e, name });
+  }
+
+  const claimed = new Set<Entry>();
+  const existing = (names: string[]): Entry[] => {
+    const out: Entry[] = [];
+    for (const n of new Set(names)) {
+      const e = byName.get(n);
+      if (e) out.push(e);
+    }
+    return out;
+  };
+
+  const groups = groupImages(images, rules, reject);
+  for (const g of groups.values()) {
+    const stems = g.images.map((i) => stemOf(i.name));
+    const sidecars = existing([...(g.patterned ? [`${g.key}.json`] : []), ...stems.map((s) => `${s}.json`)]);
+    const markerNames = g.images.flatMap((i) => [`${i.name}.done`, `${stemOf(i.name)}.done`]);
+    const markers = existing([...markerNames, ...(g.patterned ? [`${g.key}.done`] : [])]);
+    for (const c of [...sidecars, ...markers]) claimed.add(c);
+
+    const complete = (img: ScanImagePlan) => {
+      if (rules.completion === 'size-stable') return stable(img.entry);
+      const own = [`${img.name}.done`, `${stemOf(img.name)}.done`, ...(g.patterned ? [`${g.key}.done`] : [])];
+      return own.some((n) => byName.has(n));
+    };
+    let allComplete = true;
+    for (const img of g.images) {
+      if (complete(img)) img.entry.completeAt ??= now;
+      else allComplete = false;
+    }
+    const sidecarsReady = rules.completion === 'done-marker' || sidecars.every(stable);
+    if (!allComplete || !sidecarsReady) continue;
+    if (g.patterned && rules.views.length > 1 && g.images.length < rules.views.length) {
+      const firstComplete = Math.min(...g.images.map((i) => i.entry.completeAt ?? now));
+      if (now - firstComplete < rules.pairTimeoutMs) continue;
+    }
+    const ordered = [...g.images].sort((a, b) => rules.views.indexOf(a.view) - rules.views.indexOf(b.view));
+    actions.push({
+      type: 'scan',
+      order: minMtime(ordered.map((i) => i.entry)),
+      images: ordered,
+      sidecars,
+      companions: [...sidecars, ...markers.filter((m) => !sidecars.includes(m))],
+    });
+  }
+
+  // After the image groups, so a sidecar shared by x.jpg and x.txt stays with the image.
+  for (const { entry, name } of unsupported) {
+    const temp = TEMP_SUFFIX.test(name);
+    if (!stable(entry) || (temp && entry.lastStatAt - entry.changedAt < rules.orphanMs)) continue;
+    const stem = stemOf(name);
+    const companions = existing([`${stem}.json`, `${name}.done`, `${stem}.done`]).filter(
+      (c) => !claimed.has(c),
+    );
+    for (const c of companions) claimed.add(c);
+    const why = temp
+      ? 'an unfinished temporary file that was abandoned'
+      : 'file type is not JPEG, PNG, BMP or TIFF';
+    reject([entry, ...companions], new PgError('IMAGE_UNSUPPORTED', why));
+  }
+
+  for (const c of companionsSeen) {
+    if (claimed.has(c) || !stable(c) || now - c.firstSeen < rules.orphanMs) continue;
+    reject([c], new PgError('SIDECAR_INVALID', 'a sidecar or .done marker with no matching image'));
+  }
+
+  const first = (a: Action) => (a.type === 'scan' ? a.images[0]!.entry : a.entries[0]!);
+  return actions.sort((a, b) => {
+    if (a.order !== b.order) return a.order - b.order;
+    const ea = first(a);
+    const eb = first(b);
+    if (ea.firstSeen !== eb.firstSeen) return ea.firstSeen - eb.firstSeen;
+    return Buffer.compare(ea.raw, eb.raw);
+  });
+}
+
+/**
+ * Views of one parcel share a key (`viewPattern`'s `key` group). A single-view machine takes every
+ * image as its one view; a dual-view machine screens a name that does not follow the pattern as a
+ * one-image scan (its sidecar may say which view), and refuses a view it does not have.
+ */
+function groupImages(
+  images: Array<{ entry: Entry; name: string }>,
+  rules: PairingRules,
+  reject: (entries: Entry[], reason: PgError) => void,
+): Map<string, Group> {
+  const groups = new Map<string, Group>();
+  const byAge = [...images].sort(
+    (a, b) => a.entry.mtimeMs - b.entry.mtimeMs || a.entry.firstSeen - b.entry.firstSeen,
+  );
+  for (const { entry, name } of byAge) {
+    const stem = stemOf(name);
+    const m = rules.viewPattern.exec(stem)?.groups;
+    const key = m?.key;
+    const view = m?.view;
+    const single = { patterned: false, key: stem, images: [{ entry, name, view: rules.views[0]! }] };
+    if (key === undefined || view === undefined || key === '') {
+      groups.set(`i:${name}`, single);
+    } else if (!rules.views.includes(view)) {
+      if (rules.views.length === 1) groups.set(`i:${name}`, single);
+      else if (entry.lastStatAt - entry.changedAt >= rules.stableMs)
+        reject(
+          [entry],
+          new PgError('VIEW_UNKNOWN', `view "${view}" is not one of ${rules.views.join(', ')}`),
+        );
+    } else {
+      const g = groups.get(`p:${key}`);
+      if (!g) groups.set(`p:${key}`, { patterned: true, key, images: [{ entry, name, view }] });
+      // A second file for a view already taken (x_top.jpg and x_top.png) is its own scan, never a silent drop.
+      else if (g.images.some((i) => i.view === view))
+        groups.set(`i:${name}`, { patterned: false, key: stem, images: [{ entry, name, view }] });
+      else g.images.push({ entry, name, view });
+    }
+  }
+  return groups;
+}
+
+/** The configured view pattern, refused at construction when it cannot do its job. */
+export function compileViewPattern(pattern: string, machineId: string): RegExp {
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern);
+  } catch (err) {
+    throw new PgError(
+      'CONFIG_INVALID',
+      `xray "${machineId}": hotFolder.viewPattern is not a valid regular expression`,
+      {
+        cause: err,
+      },
+    );
+  }
+  // Matching the empty alternative lists every named group, matched or not.
+  const groups = new RegExp(`${pattern}|`).exec('')?.groups ?? {};
+  if (!('key' in groups) || !('view' in groups)) {
+    throw new PgError(
+      'CONFIG_INVALID',
+      `xray "${machineId}": hotFolder.viewPattern needs named groups (?<key>…) and (?<view>…)`,
+    );
+  }
+  return re;
+}
