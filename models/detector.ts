@@ -5,7 +5,12 @@ import { componentLogger, type Logger } from '../config/shared/log.js';
 import type { Detection } from '../config/shared/types.js';
 import { InferencePool, type PoolOptions } from './onnx/pool.js';
 import { toWorkerSpec } from './onnx/protocol.js';
-import { assertDecodedImage, type DecodedImage, type Letterboxed, letterbox } from './preprocess/letterbox.js';
+import {
+  assertDecodedImage,
+  type DecodedImage,
+  type Letterboxed,
+  letterbox,
+} from './preprocess/letterbox.js';
 
 export type { DecodedImage } from './preprocess/letterbox.js';
 
@@ -67,7 +72,14 @@ class OnnxDetector implements Detector {
     private readonly log: Logger,
   ) {
     models.forEach((config, index) => {
-      const stats: ModelStats = { name: config.name, version: config.version, inferences: 0, failures: 0, lastMs: null, lastRunMs: null };
+      const stats: ModelStats = {
+        name: config.name,
+        version: config.version,
+        inferences: 0,
+        failures: 0,
+        lastMs: null,
+        lastRunMs: null,
+      };
       this.byName.set(config.name, { index, config, stats });
     });
     this.pool = new InferencePool(models.map(toWorkerSpec), opts, log);
@@ -95,7 +107,8 @@ class OnnxDetector implements Detector {
   async detect(image: DecodedImage, view: string, modelNames: readonly string[]): Promise<Detection[]> {
     const entries = [...new Set(modelNames)].map((name) => {
       const e = this.byName.get(name);
-      if (e === undefined) throw new PgError('MODEL_UNKNOWN', `"${name}" (configured: ${[...this.byName.keys()].join(', ')})`);
+      if (e === undefined)
+        throw new PgError('MODEL_UNKNOWN', `"${name}" (configured: ${[...this.byName.keys()].join(', ')})`);
       return e;
     });
     if (!this.running) throw new PgError('INFERENCE_FAILED', 'detector is not running');
@@ -113,7 +126,10 @@ class OnnxDetector implements Detector {
         const { width, height, pad } = (group[0] as Entry).config.input;
         const lb = await letterbox(image, width, height, pad);
         // Each job transfers (detaches) its buffer, so the copies are made before the original goes.
-        return group.map((e, i) => ({ e, lb: i === group.length - 1 ? lb : { ...lb, pixels: new Uint8Array(lb.pixels) } }));
+        return group.map((e, i) => ({
+          e,
+          lb: i === group.length - 1 ? lb : { ...lb, pixels: new Uint8Array(lb.pixels) },
+        }));
       }),
     );
     const perModel = await Promise.all(jobs.flat().map(({ e, lb }) => this.runModel(e, lb, image, view)));
@@ -140,7 +156,11 @@ class OnnxDetector implements Detector {
     const model = { name: e.config.name, version: e.config.version };
     return result.detections.map((d) => {
       const label = e.config.labels[d.cls];
-      if (label === undefined) throw new PgError('INFERENCE_FAILED', `model "${e.config.name}" returned class ${d.cls}, which has no label`);
+      if (label === undefined)
+        throw new PgError(
+          'INFERENCE_FAILED',
+          `model "${e.config.name}" returned class ${d.cls}, which has no label`,
+        );
       return { label: label.name, category: label.category, score: d.score, box: d.box, view, model };
     });
   }
@@ -167,6 +187,10 @@ class OnnxDetector implements Detector {
  * `opts.intraOpThreads` threads. start() loads, shape-checks and warms up every model (MODEL_LOAD,
  * MODEL_SHAPE on failure); the main thread only letterboxes (in sharp's pool) and routes results.
  */
-export function createOnnxDetector(models: readonly ModelConfig[], opts: OnnxDetectorOptions, log: Logger): Detector {
+export function createOnnxDetector(
+  models: readonly ModelConfig[],
+  opts: OnnxDetectorOptions,
+  log: Logger,
+): Detector {
   return new OnnxDetector(models, opts, componentLogger(log, 'detector'));
 }

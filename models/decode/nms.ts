@@ -34,7 +34,11 @@ export function byScore(a: Candidate, b: Candidate): number {
  * bag of powder must yield both). Stops as soon as `maxDetections` are kept, so the cost is bounded
  * by candidates × maxDetections even when a noisy image produces thousands of candidates.
  */
-export function nmsClasswise(candidates: Candidate[], iouThreshold: number, maxDetections: number): Candidate[] {
+export function nmsClasswise(
+  candidates: Candidate[],
+  iouThreshold: number,
+  maxDetections: number,
+): Candidate[] {
   const sorted = candidates.slice().sort(byScore);
   const keptByClass = new Map<number, Candidate[]>();
   const kept: Candidate[] = [];

@@ -53,7 +53,16 @@ export function decodeYolov5(data: Float32Array, dims: readonly number[], t: Cla
       }
     }
     if (best < 0) continue;
-    out.push(candidate(data[o] as number, data[o + 1] as number, data[o + 2] as number, data[o + 3] as number, bestScore, best));
+    out.push(
+      candidate(
+        data[o] as number,
+        data[o + 1] as number,
+        data[o + 2] as number,
+        data[o + 3] as number,
+        bestScore,
+        best,
+      ),
+    );
   }
   return out;
 }
@@ -77,7 +86,14 @@ export function decodeYolov8(data: Float32Array, dims: readonly number[], t: Cla
     }
     if (best < 0) continue;
     out.push(
-      candidate(data[i] as number, data[n + i] as number, data[2 * n + i] as number, data[3 * n + i] as number, bestScore, best),
+      candidate(
+        data[i] as number,
+        data[n + i] as number,
+        data[2 * n + i] as number,
+        data[3 * n + i] as number,
+        bestScore,
+        best,
+      ),
     );
   }
   return out;
@@ -101,7 +117,14 @@ export function decodeE2e(data: Float32Array, dims: readonly number[], t: ClassT
     const ay = data[o + 1] as number;
     const bx = data[o + 2] as number;
     const by = data[o + 3] as number;
-    out.push({ x1: Math.min(ax, bx), y1: Math.min(ay, by), x2: Math.max(ax, bx), y2: Math.max(ay, by), score, cls });
+    out.push({
+      x1: Math.min(ax, bx),
+      y1: Math.min(ay, by),
+      x2: Math.max(ax, bx),
+      y2: Math.max(ay, by),
+      score,
+      cls,
+    });
   }
   return out;
 }

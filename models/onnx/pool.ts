@@ -3,7 +3,14 @@ import { ERRORS, type ErrorCode, errorMessage, PgError } from '../../config/shar
 import type { Logger } from '../../config/shared/log.js';
 import type { RawDetection } from '../decode/decode.js';
 import type { LetterboxTransform } from '../preprocess/geometry.js';
-import type { FromWorker, JobRequest, ModelReady, ToWorker, WorkerInit, WorkerModelSpec } from './protocol.js';
+import type {
+  FromWorker,
+  JobRequest,
+  ModelReady,
+  ToWorker,
+  WorkerInit,
+  WorkerModelSpec,
+} from './protocol.js';
 
 export interface PoolOptions {
   workers: number;
@@ -111,7 +118,8 @@ export class InferencePool {
 
   /** Starts every worker; resolves once each has loaded, checked and warmed up every model. */
   async start(signal?: AbortSignal): Promise<ModelReady[]> {
-    if (this.state !== 'idle') throw new PgError('INFERENCE_FAILED', 'inference pool can only be started once');
+    if (this.state !== 'idle')
+      throw new PgError('INFERENCE_FAILED', 'inference pool can only be started once');
     this.state = 'starting';
     const onAbort = (): void => void this.stop();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -163,7 +171,9 @@ export class InferencePool {
 
   /** Thread ids of the workers now alive; tests use it to prove stop() leaves none behind. */
   threadIds(): number[] {
-    return this.slots.filter((s): s is Slot => s !== undefined && s.state !== 'exited').map((s) => s.worker.threadId);
+    return this.slots
+      .filter((s): s is Slot => s !== undefined && s.state !== 'exited')
+      .map((s) => s.worker.threadId);
   }
 
   async stop(): Promise<void> {
@@ -207,7 +217,10 @@ export class InferencePool {
         slot.state = 'ready';
         this.failedStarts[index] = 0;
         this.modelsReady = msg.models;
-        this.log.debug({ worker: index, threadId: worker.threadId, models: msg.models }, 'inference worker ready');
+        this.log.debug(
+          { worker: index, threadId: worker.threadId, models: msg.models },
+          'inference worker ready',
+        );
         settle?.resolve();
         this.pump();
       } else if (msg.type === 'init-error') {
@@ -226,7 +239,12 @@ export class InferencePool {
       slot.state = 'exited';
       markExited();
       // Settles start() whatever ended the worker; a no-op once it resolved or got its init-error.
-      settle?.reject(new PgError('MODEL_LOAD', `inference worker ended while starting (exit ${code}): ${slot.cause ?? 'no reason given'}`));
+      settle?.reject(
+        new PgError(
+          'MODEL_LOAD',
+          `inference worker ended while starting (exit ${code}): ${slot.cause ?? 'no reason given'}`,
+        ),
+      );
       if (was === 'starting') {
         this.onSlotDown(slot, false);
       } else if (was === 'closing') {
@@ -234,7 +252,10 @@ export class InferencePool {
       } else {
         this.crashes++;
         const reason = `inference worker crashed (exit ${code}): ${slot.cause ?? 'no reason given'}`;
-        this.log.error({ worker: index, threadId: worker.threadId, exitCode: code, reason: slot.cause }, 'inference worker crashed; replacing it');
+        this.log.error(
+          { worker: index, threadId: worker.threadId, exitCode: code, reason: slot.cause },
+          'inference worker crashed; replacing it',
+        );
         this.failInflight(slot, reason);
         this.onSlotDown(slot, true);
       }
@@ -257,7 +278,8 @@ export class InferencePool {
       this.restartTimers.delete(timer);
       if (this.state !== 'running') return;
       this.startSlot(i).catch((err: unknown) => {
-        if (this.state === 'running') this.log.error({ worker: i, err: errorMessage(err) }, 'inference worker restart failed');
+        if (this.state === 'running')
+          this.log.error({ worker: i, err: errorMessage(err) }, 'inference worker restart failed');
       });
     }, delay);
     this.restartTimers.add(timer);
@@ -268,8 +290,10 @@ export class InferencePool {
     if (p === undefined) return;
     slot.inflight.delete(msg.id);
     if (p.timer) clearTimeout(p.timer);
-    if (msg.type === 'result') p.resolve({ detections: msg.detections, runMs: msg.runMs, totalMs: msg.totalMs });
-    else p.reject(new PgError('INFERENCE_FAILED', `model "${this.models[p.job.model]?.name}": ${msg.message}`));
+    if (msg.type === 'result')
+      p.resolve({ detections: msg.detections, runMs: msg.runMs, totalMs: msg.totalMs });
+    else
+      p.reject(new PgError('INFERENCE_FAILED', `model "${this.models[p.job.model]?.name}": ${msg.message}`));
     this.pump();
   }
 
@@ -314,7 +338,10 @@ export class InferencePool {
     slot.inflight.set(p.id, p);
     p.timer = setTimeout(() => {
       slot.cause = `a job took longer than ${this.opts.jobTimeoutMs} ms`;
-      this.log.error({ worker: slot.index, threadId: slot.worker.threadId }, 'inference job timed out; terminating the worker');
+      this.log.error(
+        { worker: slot.index, threadId: slot.worker.threadId },
+        'inference job timed out; terminating the worker',
+      );
       void slot.worker.terminate();
     }, this.opts.jobTimeoutMs);
     slot.worker.postMessage(msg, [msg.pixels]);

@@ -71,7 +71,10 @@ export function checkModelShapes(
 ): { inputName: string; outputName: string } {
   const input = inputs[0];
   if (input === undefined || inputs.length !== 1) {
-    fail(spec, `expected exactly 1 input (the image), model declares ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`);
+    fail(
+      spec,
+      `expected exactly 1 input (the image), model declares ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`,
+    );
   }
   const inExpected = expectedInputDims(spec);
   const inDesc = `config (input ${spec.input.width}x${spec.input.height}, ${spec.input.layout}, ${spec.input.dtype}) expects ${spec.input.dtype} ${fmt(inExpected)}`;
@@ -85,7 +88,10 @@ export function checkModelShapes(
   if (output === undefined) fail(spec, 'model declares no output');
   const outExpected = expectedOutputDims(spec);
   if (!output.isTensor || output.type !== 'float32') {
-    fail(spec, `output "${output.name}" is ${output.isTensor ? output.type : 'not a tensor'}; expected float32`);
+    fail(
+      spec,
+      `output "${output.name}" is ${output.isTensor ? output.type : 'not a tensor'}; expected float32`,
+    );
   }
   const outShape = output.shape ?? [];
   if (outShape.length > 0 && !matches(outShape, outExpected)) {
@@ -98,6 +104,9 @@ export function checkModelShapes(
 export function checkOutputDims(spec: ShapeSpec, outputName: string, dims: readonly number[]): void {
   const outExpected = expectedOutputDims(spec);
   if (!matches(dims, outExpected)) {
-    fail(spec, `output "${outputName}" came out ${fmt(dims)} on the warm-up run; ${outputContext(spec)} ${fmt(outExpected)}`);
+    fail(
+      spec,
+      `output "${outputName}" came out ${fmt(dims)} on the warm-up run; ${outputContext(spec)} ${fmt(outExpected)}`,
+    );
   }
 }

@@ -8,7 +8,14 @@ import * as ort from 'onnxruntime-node';
 import { errorMessage, isPgError, PgError } from '../../config/shared/errors.js';
 import { decodeOutput, toSourceDetections } from '../decode/decode.js';
 import { greyPixels, toTensorData } from '../preprocess/tensor.js';
-import type { FromWorker, JobRequest, ModelReady, ToWorker, WorkerInit, WorkerModelSpec } from './protocol.js';
+import type {
+  FromWorker,
+  JobRequest,
+  ModelReady,
+  ToWorker,
+  WorkerInit,
+  WorkerModelSpec,
+} from './protocol.js';
 import { checkModelShapes, checkOutputDims } from './shapes.js';
 
 interface LoadedModel {
@@ -23,10 +30,15 @@ const port: MessagePort = parentPort;
 const init = workerData as WorkerInit;
 const send = (msg: FromWorker): void => port.postMessage(msg);
 
-async function runModel(m: LoadedModel, pixels: Uint8Array): Promise<{ data: Float32Array; dims: readonly number[]; runMs: number }> {
+async function runModel(
+  m: LoadedModel,
+  pixels: Uint8Array,
+): Promise<{ data: Float32Array; dims: readonly number[]; runMs: number }> {
   const t = toTensorData(pixels, m.spec.inputSpec);
   const tensor =
-    t.data instanceof Float32Array ? new ort.Tensor('float32', t.data, t.dims) : new ort.Tensor('uint8', t.data, t.dims);
+    t.data instanceof Float32Array
+      ? new ort.Tensor('float32', t.data, t.dims)
+      : new ort.Tensor('uint8', t.data, t.dims);
   const start = performance.now();
   // Fetch only the output we decode; extra outputs (feature maps some exports keep) are never copied out.
   const results = await m.session.run({ [m.inputName]: tensor }, [m.outputName]);
@@ -48,7 +60,9 @@ async function loadModel(spec: WorkerModelSpec): Promise<{ model: LoadedModel; r
       graphOptimizationLevel: 'all',
     });
   } catch (err) {
-    throw new PgError('MODEL_LOAD', `model "${spec.name}" (${spec.path}): ${errorMessage(err)}`, { cause: err });
+    throw new PgError('MODEL_LOAD', `model "${spec.name}" (${spec.path}): ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   const { inputName, outputName } = checkModelShapes(spec, session.inputMetadata, session.outputMetadata);
   const model: LoadedModel = { spec, session, inputName, outputName };
@@ -58,9 +72,13 @@ async function loadModel(spec: WorkerModelSpec): Promise<{ model: LoadedModel; r
   try {
     warm = await runModel(model, greyPixels(spec.inputSpec, spec.pad));
   } catch (err) {
-    throw new PgError('MODEL_LOAD', `model "${spec.name}" (${spec.path}) failed its warm-up run: ${errorMessage(err)}`, {
-      cause: err,
-    });
+    throw new PgError(
+      'MODEL_LOAD',
+      `model "${spec.name}" (${spec.path}) failed its warm-up run: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   checkOutputDims(spec, outputName, warm.dims);
   return { model, ready: { name: spec.name, inputName, outputName, warmupMs: performance.now() - start } };

@@ -40,7 +40,7 @@ export function letterboxGeometry(srcW: number, srcH: number, dstW: number, dstH
   };
 }
 
-const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
+const clamp = (v: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, v));
 
 /** Model-input pixels → source pixels, clipped to the source image. */
 export function unletterbox(box: Box, t: LetterboxTransform, srcW: number, srcH: number): Box {
@@ -54,5 +54,10 @@ export function unletterbox(box: Box, t: LetterboxTransform, srcW: number, srcH:
 
 /** Source pixels → model-input pixels (the forward map; used by tests and by anyone drawing on the input). */
 export function toModelSpace(box: Box, t: LetterboxTransform): Box {
-  return [box[0] * t.scaleX + t.padX, box[1] * t.scaleY + t.padY, box[2] * t.scaleX + t.padX, box[3] * t.scaleY + t.padY];
+  return [
+    box[0] * t.scaleX + t.padX,
+    box[1] * t.scaleY + t.padY,
+    box[2] * t.scaleX + t.padX,
+    box[3] * t.scaleY + t.padY,
+  ];
 }

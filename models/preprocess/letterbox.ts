@@ -29,7 +29,10 @@ export function assertDecodedImage(image: DecodedImage): void {
     throw new PgError('INFERENCE_FAILED', `image size must be positive integers, got ${width}x${height}`);
   }
   if (data.length !== width * height * 3) {
-    throw new PgError('INFERENCE_FAILED', `image buffer is ${data.length} bytes, expected ${width}x${height}x3 = ${width * height * 3}`);
+    throw new PgError(
+      'INFERENCE_FAILED',
+      `image buffer is ${data.length} bytes, expected ${width}x${height}x3 = ${width * height * 3}`,
+    );
   }
 }
 
@@ -44,7 +47,12 @@ function owned(src: Uint8Array): Uint8Array<ArrayBuffer> {
  * `pad` grey, as YOLO models are trained. The resize runs in libvips on sharp's thread pool, never on
  * the event loop. Callers run it once per image and model input size and share the result.
  */
-export async function letterbox(image: DecodedImage, width: number, height: number, pad: number): Promise<Letterboxed> {
+export async function letterbox(
+  image: DecodedImage,
+  width: number,
+  height: number,
+  pad: number,
+): Promise<Letterboxed> {
   assertDecodedImage(image);
   const g = letterboxGeometry(image.width, image.height, width, height);
   const transform: LetterboxTransform = { scaleX: g.scaleX, scaleY: g.scaleY, padX: g.padX, padY: g.padY };
@@ -52,7 +60,9 @@ export async function letterbox(image: DecodedImage, width: number, height: numb
     return { pixels: owned(image.data), width, height, transform };
   }
   const background = { r: pad, g: pad, b: pad };
-  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+  const { data, info } = await sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  })
     .resize(g.contentWidth, g.contentHeight, { fit: 'fill', kernel: 'linear' })
     .extend({
       left: g.padX,
@@ -66,7 +76,10 @@ export async function letterbox(image: DecodedImage, width: number, height: numb
     .toBuffer({ resolveWithObject: true });
   if (info.width !== width || info.height !== height || info.channels !== 3) {
     // A sharp upgrade changing this behaviour must fail loudly, not feed the model shifted pixels.
-    throw new PgError('INFERENCE_FAILED', `letterbox produced ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x3`);
+    throw new PgError(
+      'INFERENCE_FAILED',
+      `letterbox produced ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x3`,
+    );
   }
   return { pixels: owned(data), width, height, transform };
 }

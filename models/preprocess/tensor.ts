@@ -27,7 +27,9 @@ export function inputDims(spec: InputSpec): [number, number, number, number] {
 export function toTensorData(pixels: Uint8Array, spec: InputSpec): TensorData {
   const plane = spec.width * spec.height;
   if (pixels.length !== plane * 3) {
-    throw new Error(`input pixels: expected ${spec.width}x${spec.height}x3 = ${plane * 3} bytes, got ${pixels.length}`);
+    throw new Error(
+      `input pixels: expected ${spec.width}x${spec.height}x3 = ${plane * 3} bytes, got ${pixels.length}`,
+    );
   }
   const dims = inputDims(spec);
   if (spec.dtype === 'uint8') {

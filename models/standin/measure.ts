@@ -53,7 +53,11 @@ async function viaDetector(threads: number): Promise<void> {
     output: 'yolov8',
     labels,
   });
-  const detector = createOnnxDetector([model], { workers: 1, intraOpThreads: threads }, createLogger({ level: 'warn' }));
+  const detector = createOnnxDetector(
+    [model],
+    { workers: 1, intraOpThreads: threads },
+    createLogger({ level: 'warn' }),
+  );
   await detector.start(new AbortController().signal);
   const width = 1180;
   const height = 640;
@@ -69,7 +73,9 @@ async function viaDetector(threads: number): Promise<void> {
     ms.push(performance.now() - t);
   }
   await detector.stop();
-  console.log(`Detector.detect 1180x640, 1 worker x ${threads} thread(s): ${summary(ms)}, ${(found / runs).toFixed(1)} detections/image`);
+  console.log(
+    `Detector.detect 1180x640, 1 worker x ${threads} thread(s): ${summary(ms)}, ${(found / runs).toFixed(1)} detections/image`,
+  );
 }
 
 for (const threads of [1, 2]) await bare(threads);

@@ -105,11 +105,14 @@ export class FakeIntake implements ScanIntake {
   attempts = 0;
   failNext = 0;
   failWith: Error = new Error('store unavailable');
+  /** Simulated claim time, to see that nothing is submitted twice while a claim is pending. */
+  delayMs = 0;
 
   constructor(private readonly processing: string) {}
 
   async submit(sub: ScanSubmission): Promise<{ scanId: string }> {
     this.attempts += 1;
+    if (this.delayMs > 0) await sleep(this.delayMs);
     if (this.failNext > 0) {
       this.failNext -= 1;
       throw this.failWith;

@@ -51,7 +51,9 @@ describe('labelThresholds', () => {
 describe('decodeYolov8', () => {
   it('converts cx,cy,w,h to corners and keeps the class score', () => {
     const { data, dims } = yolov8([{ box: [10, 20, 50, 80], scores: [0, 0.9, 0] }]);
-    expect(decodeYolov8(data, dims, t)).toEqual([{ x1: 10, y1: 20, x2: 50, y2: 80, score: expect.closeTo(0.9, 6), cls: 1 }]);
+    expect(decodeYolov8(data, dims, t)).toEqual([
+      { x1: 10, y1: 20, x2: 50, y2: 80, score: expect.closeTo(0.9, 6), cls: 1 },
+    ]);
   });
 
   it('applies each label its own threshold', () => {
@@ -66,19 +68,25 @@ describe('decodeYolov8', () => {
 
   it('reports the best class that clears its own threshold, not the plain argmax', () => {
     const { data, dims } = yolov8([{ box: [0, 0, 10, 10], scores: [0.45, 0.1, 0.4] }]);
-    expect(decodeYolov8(data, dims, t)).toEqual([expect.objectContaining({ cls: 2, score: expect.closeTo(0.4, 6) })]);
+    expect(decodeYolov8(data, dims, t)).toEqual([
+      expect.objectContaining({ cls: 2, score: expect.closeTo(0.4, 6) }),
+    ]);
   });
 
   it('rejects an output whose class count does not match the labels', () => {
     const { data } = yolov8([{ box: [0, 0, 1, 1], scores: [1, 0, 0] }]);
-    expect(() => decodeYolov8(data, [1, 8, 1], t)).toThrow(/yolov8: expected output \[1,7,N\], got \[1,8,1\]/);
+    expect(() => decodeYolov8(data, [1, 8, 1], t)).toThrow(
+      /yolov8: expected output \[1,7,N\], got \[1,8,1\]/,
+    );
   });
 });
 
 describe('decodeYolov5', () => {
   it('scores objectness × class score', () => {
     const { data, dims } = yolov5([{ box: [10, 20, 50, 80], scores: [0.8, 0.1, 0], obj: 0.9 }]);
-    expect(decodeYolov5(data, dims, t)).toEqual([{ x1: 10, y1: 20, x2: 50, y2: 80, score: expect.closeTo(0.72, 6), cls: 0 }]);
+    expect(decodeYolov5(data, dims, t)).toEqual([
+      { x1: 10, y1: 20, x2: 50, y2: 80, score: expect.closeTo(0.72, 6), cls: 0 },
+    ]);
   });
 
   it('drops an anchor with high objectness but weak classes, and one with low objectness', () => {
@@ -92,7 +100,9 @@ describe('decodeYolov5', () => {
   it('applies per-label thresholds to the product', () => {
     // 0.6 × 0.8 = 0.48: under knife's 0.5, but gun at 0.6 × 0.5 = 0.30 clears 0.25.
     const { data, dims } = yolov5([{ box: [0, 0, 10, 10], scores: [0.8, 0.5, 0], obj: 0.6 }]);
-    expect(decodeYolov5(data, dims, t)).toEqual([expect.objectContaining({ cls: 1, score: expect.closeTo(0.3, 6) })]);
+    expect(decodeYolov5(data, dims, t)).toEqual([
+      expect.objectContaining({ cls: 1, score: expect.closeTo(0.3, 6) }),
+    ]);
   });
 
   it('rejects a transposed (yolov8-style) output', () => {
@@ -111,7 +121,10 @@ describe('decodeE2e', () => {
       [0, 0, 5, 5, 0.45, 0], // knife under 0.5
       [0, 0, 0, 0, 0, 0], // padding
     ]);
-    expect(decodeE2e(data, dims, t).map((c) => c.score)).toEqual([expect.closeTo(0.9, 6), expect.closeTo(0.8, 6)]);
+    expect(decodeE2e(data, dims, t).map((c) => c.score)).toEqual([
+      expect.closeTo(0.9, 6),
+      expect.closeTo(0.8, 6),
+    ]);
   });
 
   it('skips class indices with no label and NaN rows instead of failing', () => {
@@ -126,7 +139,9 @@ describe('decodeE2e', () => {
 
   it('normalises swapped corners', () => {
     const { data, dims } = rows([[20, 30, 10, 5, 0.9, 1]]);
-    expect(decodeE2e(data, dims, t)).toEqual([{ x1: 10, y1: 5, x2: 20, y2: 30, score: expect.closeTo(0.9, 6), cls: 1 }]);
+    expect(decodeE2e(data, dims, t)).toEqual([
+      { x1: 10, y1: 5, x2: 20, y2: 30, score: expect.closeTo(0.9, 6), cls: 1 },
+    ]);
   });
 });
 

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { type Candidate, iou, nmsClasswise, topK } from '../../../models/decode/nms.js';
 
-const box = (x1: number, y1: number, x2: number, y2: number, score: number, cls = 0): Candidate => ({ x1, y1, x2, y2, score, cls });
+const box = (x1: number, y1: number, x2: number, y2: number, score: number, cls = 0): Candidate => ({
+  x1,
+  y1,
+  x2,
+  y2,
+  score,
+  cls,
+});
 
 describe('iou', () => {
   it('is 1 for identical boxes, 0 for disjoint or touching ones', () => {

@@ -21,11 +21,22 @@ const names = init.models.map((m) => m.name);
 
 if (names.includes('init-crash')) process.exit(2);
 if (names.includes('init-fail')) {
-  send({ type: 'init-error', code: 'MODEL_SHAPE', message: 'model inputs/outputs do not match the configuration: fake mismatch' });
+  send({
+    type: 'init-error',
+    code: 'MODEL_SHAPE',
+    message: 'model inputs/outputs do not match the configuration: fake mismatch',
+  });
 } else {
+  // Like the real worker, a close waits for the jobs already taken.
+  let pending = 0;
+  let closing = false;
+  const settle = (): void => {
+    if (closing && pending === 0) port.close();
+  };
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'close') {
-      port.close();
+      closing = true;
+      settle();
       return;
     }
     const behaviour = names[msg.model];
@@ -42,7 +53,12 @@ if (names.includes('init-fail')) {
         reply();
         break;
       case 'slow':
-        setTimeout(reply, 300);
+        pending++;
+        setTimeout(() => {
+          reply();
+          pending--;
+          settle();
+        }, 300);
         break;
       case 'crash':
         process.exit(3);
@@ -57,5 +73,8 @@ if (names.includes('init-fail')) {
         send({ type: 'job-error', id: msg.id, message: `fake failure in ${behaviour}` });
     }
   });
-  send({ type: 'ready', models: names.map((name) => ({ name, inputName: 'images', outputName: 'output0', warmupMs: 0 })) });
+  send({
+    type: 'ready',
+    models: names.map((name) => ({ name, inputName: 'images', outputName: 'output0', warmupMs: 0 })),
+  });
 }

@@ -25,7 +25,12 @@ const labels = [
   { name: 'powder', category: 'drug', threshold: 0.3 },
 ];
 
-function fixture(name: string, file: string, output: string, input: Record<string, unknown> = {}): ModelConfig {
+function fixture(
+  name: string,
+  file: string,
+  output: string,
+  input: Record<string, unknown> = {},
+): ModelConfig {
   return modelSchema.parse({
     name,
     version: `${name}-1`,
@@ -95,9 +100,12 @@ describe('ONNX detector on the fixture graphs', () => {
     for (const d of found) expect(d).toMatchObject({ view: 'top', model: { name, version: `${name}-1` } });
   });
 
-  it.each(['v5', 'v8', 'e2e', 'v8-u8'])('%s: the probe sees the right channel (no red: no probe)', async (name) => {
-    expectDetections(await detector.detect(BLUE, 'side', [name]), KNOWN);
-  });
+  it.each(['v5', 'v8', 'e2e', 'v8-u8'])(
+    '%s: the probe sees the right channel (no red: no probe)',
+    async (name) => {
+      expectDetections(await detector.detect(BLUE, 'side', [name]), KNOWN);
+    },
+  );
 
   it('letterboxes with each model its own padding grey', async () => {
     expectDetections(await detector.detect(RED, 'top', ['v8-pad0']), [...KNOWN, probe(0)]);
@@ -116,8 +124,10 @@ describe('ONNX detector on the fixture graphs', () => {
 
   it('serves concurrent images on both workers and counts inferences', async () => {
     const before = detector.stats().models.find((m) => m.name === 'v8')?.inferences ?? 0;
-    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => detector.detect(i % 2 ? RED : BLUE, 'top', ['v8'])));
-    all.forEach((found, i) => expect(found).toHaveLength(i % 2 ? 6 : 5));
+    const all = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => detector.detect(i % 2 ? RED : BLUE, 'top', ['v8'])),
+    );
+    expect(all.map((found) => found.length)).toEqual(all.map((_, i) => (i % 2 ? 6 : 5)));
     const s = detector.stats();
     expect(s.models.find((m) => m.name === 'v8')).toMatchObject({ inferences: before + 20, failures: 0 });
     expect(s.models.find((m) => m.name === 'v8')?.lastMs).toBeGreaterThan(0);
@@ -126,7 +136,9 @@ describe('ONNX detector on the fixture graphs', () => {
 
   it('rejects an unconfigured model with MODEL_UNKNOWN and a malformed image with INFERENCE_FAILED', async () => {
     await expect(detector.detect(RED, 'top', ['nope'])).rejects.toMatchObject({ code: 'MODEL_UNKNOWN' });
-    await expect(detector.detect({ data: Buffer.alloc(5), width: 4, height: 4 }, 'top', ['v8'])).rejects.toMatchObject({
+    await expect(
+      detector.detect({ data: Buffer.alloc(5), width: 4, height: 4 }, 'top', ['v8']),
+    ).rejects.toMatchObject({
       code: 'INFERENCE_FAILED',
     });
   });
@@ -151,10 +163,22 @@ describe('ONNX detector start-up checks', () => {
     modelSchema.parse({ ...fixture('v8', 'yolov8_nchw_f32.onnx', 'yolov8', input), ...extra });
 
   it.each([
-    ['label count', v8({}, { labels: [...labels, { name: 'pills', category: 'drug' }] }), 'is [1,7,11]; config (output yolov8, 4 labels) expects [1,8,N]'],
-    ['input size', v8({ width: 32, height: 32 }), 'is float32 [1,3,64,64]; config (input 32x32, nchw, float32) expects float32 [1,3,32,32]'],
+    [
+      'label count',
+      v8({}, { labels: [...labels, { name: 'pills', category: 'drug' }] }),
+      'is [1,7,11]; config (output yolov8, 4 labels) expects [1,8,N]',
+    ],
+    [
+      'input size',
+      v8({ width: 32, height: 32 }),
+      'is float32 [1,3,64,64]; config (input 32x32, nchw, float32) expects float32 [1,3,32,32]',
+    ],
     ['layout', v8({ layout: 'nhwc' }), 'expects float32 [1,64,64,3]'],
-    ['dtype', v8({ dtype: 'uint8' }), 'is float32 [1,3,64,64]; config (input 64x64, nchw, uint8) expects uint8'],
+    [
+      'dtype',
+      v8({ dtype: 'uint8' }),
+      'is float32 [1,3,64,64]; config (input 64x64, nchw, uint8) expects uint8',
+    ],
     ['output layout', v8({}, { output: 'yolov5' }), 'config (output yolov5, 3 labels) expects [1,N,8]'],
   ])('a wrong %s is MODEL_SHAPE naming expected and actual', async (_what, model, message) => {
     const err = await startError([model]);
@@ -164,10 +188,15 @@ describe('ONNX detector start-up checks', () => {
   });
 
   it('a missing or corrupt model file is MODEL_LOAD', async () => {
-    expect(await startError([v8({}, { path: '/nonexistent/model.onnx' })])).toMatchObject({ code: 'MODEL_LOAD' });
+    expect(await startError([v8({}, { path: '/nonexistent/model.onnx' })])).toMatchObject({
+      code: 'MODEL_LOAD',
+    });
     const junk = join(mkdtempSync(join(tmpdir(), 'pg-models-')), 'junk.onnx');
     writeFileSync(junk, 'not a model');
-    expect(await startError([v8({}, { path: junk })])).toMatchObject({ code: 'MODEL_LOAD', message: expect.stringContaining(junk) });
+    expect(await startError([v8({}, { path: junk })])).toMatchObject({
+      code: 'MODEL_LOAD',
+      message: expect.stringContaining(junk),
+    });
   });
 
   it('detect() before start() or after stop() fails fast', async () => {
@@ -200,13 +229,25 @@ describe('stand-in detector', () => {
 
     const plane = 640 * 640;
     const chw = new Float32Array(3 * plane);
-    for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) chw[c * plane + i] = (image.data[i * 3 + c] as number) / 255;
+    for (let i = 0; i < plane; i++)
+      for (let c = 0; c < 3; c++) chw[c * plane + i] = (image.data[i * 3 + c] as number) / 255;
     const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
-    const out = (await session.run({ images: new ort.Tensor('float32', chw, [1, 3, 640, 640]) })).output0 as ort.Tensor;
+    const out = (await session.run({ images: new ort.Tensor('float32', chw, [1, 3, 640, 640]) }))
+      .output0 as ort.Tensor;
     await session.release();
-    const spec = { output: 'yolov8' as const, thresholds: labelThresholds(model), iouThreshold: 0.45, maxDetections: 100 };
+    const spec = {
+      output: 'yolov8' as const,
+      thresholds: labelThresholds(model),
+      iouThreshold: 0.45,
+      maxDetections: 100,
+    };
     const identity = { scaleX: 1, scaleY: 1, padX: 0, padY: 0 };
-    const bare = toSourceDetections(decodeOutput(out.data as Float32Array, out.dims, spec), identity, 640, 640);
+    const bare = toSourceDetections(
+      decodeOutput(out.data as Float32Array, out.dims, spec),
+      identity,
+      640,
+      640,
+    );
 
     expect(found.length).toBeGreaterThan(0);
     expect(found.map((d) => ({ label: d.label, score: d.score, box: d.box }))).toEqual(

@@ -30,9 +30,16 @@ const job = (m: number): PoolJob => ({
   srcHeight: 32,
 });
 
+/** Result or error, observed at once so a rejection during stop() is never reported as unhandled. */
+const settled = <T>(p: Promise<T>): Promise<T | Error> => p.catch((e: unknown) => e as Error);
+
 const pools: InferencePool[] = [];
 function pool(names: readonly string[], opts: Partial<PoolOptions> = {}): InferencePool {
-  const p = new InferencePool(names.map(spec), { workers: 1, intraOpThreads: 1, workerEntry: FAKE, ...opts }, log);
+  const p = new InferencePool(
+    names.map(spec),
+    { workers: 1, intraOpThreads: 1, workerEntry: FAKE, ...opts },
+    log,
+  );
   pools.push(p);
   return p;
 }
@@ -67,7 +74,10 @@ describe('InferencePool', () => {
     const before = p.threadIds();
     const slow = p.run(job(model('slow')));
     const crash = p.run(job(model('crash')));
-    await expect(slow).rejects.toMatchObject({ code: 'INFERENCE_FAILED', message: expect.stringMatching(/crashed \(exit 3\)/) });
+    await expect(slow).rejects.toMatchObject({
+      code: 'INFERENCE_FAILED',
+      message: expect.stringMatching(/crashed \(exit 3\)/),
+    });
     await expect(crash).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
     // Queued behind the crash: served by the replacement.
     const r = await p.run(job(model('echo')));
@@ -109,13 +119,19 @@ describe('InferencePool', () => {
   it('fails start with the code the worker reported, leaving no worker behind', async () => {
     const p = pool(['echo', 'init-fail'], { workers: 2 });
     const err = await p.start().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'MODEL_SHAPE', message: 'model inputs/outputs do not match the configuration: fake mismatch' });
+    expect(err).toMatchObject({
+      code: 'MODEL_SHAPE',
+      message: 'model inputs/outputs do not match the configuration: fake mismatch',
+    });
     expect(p.threadIds()).toEqual([]);
   });
 
   it('fails start when a worker dies while starting', async () => {
     const p = pool(['init-crash']);
-    await expect(p.start()).rejects.toMatchObject({ code: 'MODEL_LOAD', message: expect.stringContaining('exit 2') });
+    await expect(p.start()).rejects.toMatchObject({
+      code: 'MODEL_LOAD',
+      message: expect.stringContaining('exit 2'),
+    });
     expect(p.threadIds()).toEqual([]);
   });
 
@@ -123,11 +139,17 @@ describe('InferencePool', () => {
     const p = pool(BEHAVIOURS, { workers: 2, maxJobsPerWorker: 1 });
     await p.start();
     expect(p.threadIds()).toHaveLength(2);
-    const running = [p.run(job(model('slow'))), p.run(job(model('slow')))];
-    const queued = p.run(job(model('echo')));
+    const running = [settled(p.run(job(model('slow')))), settled(p.run(job(model('slow'))))];
+    const queued = settled(p.run(job(model('echo'))));
     await p.stop();
-    await expect(Promise.all(running)).resolves.toHaveLength(2);
-    await expect(queued).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
+    expect(await Promise.all(running)).toEqual([
+      expect.objectContaining({ runMs: 1 }),
+      expect.objectContaining({ runMs: 1 }),
+    ]);
+    expect(await queued).toMatchObject({
+      code: 'INFERENCE_FAILED',
+      message: expect.stringContaining('stopped'),
+    });
     expect(p.threadIds()).toEqual([]);
     await expect(p.run(job(model('echo')))).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
   });
@@ -135,11 +157,11 @@ describe('InferencePool', () => {
   it('stop() cuts off a worker that does not finish within the grace period', async () => {
     const p = pool(BEHAVIOURS, { stopGraceMs: 200 });
     await p.start();
-    const hung = p.run(job(model('hang')));
+    const hung = settled(p.run(job(model('hang'))));
     const t = performance.now();
     await p.stop();
     expect(performance.now() - t).toBeLessThan(2_000);
-    await expect(hung).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
+    expect(await hung).toMatchObject({ code: 'INFERENCE_FAILED' });
     expect(p.threadIds()).toEqual([]);
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isPgError } from '../../../config/shared/errors.js';
-import { checkModelShapes, checkOutputDims, type ShapeSpec, type ValueMeta } from '../../../models/onnx/shapes.js';
+import {
+  checkModelShapes,
+  checkOutputDims,
+  type ShapeSpec,
+  type ValueMeta,
+} from '../../../models/onnx/shapes.js';
 
 const spec: ShapeSpec = {
   name: 'prohibited',
@@ -9,8 +14,12 @@ const spec: ShapeSpec = {
   output: 'yolov8',
   numClasses: 6,
 };
-const input = (shape: Array<number | string>, type = 'float32'): ValueMeta[] => [{ name: 'images', isTensor: true, type, shape }];
-const output = (shape: Array<number | string>, type = 'float32'): ValueMeta[] => [{ name: 'output0', isTensor: true, type, shape }];
+const input = (shape: Array<number | string>, type = 'float32'): ValueMeta[] => [
+  { name: 'images', isTensor: true, type, shape },
+];
+const output = (shape: Array<number | string>, type = 'float32'): ValueMeta[] => [
+  { name: 'output0', isTensor: true, type, shape },
+];
 
 function shapeError(fn: () => unknown): string {
   try {
@@ -31,7 +40,9 @@ describe('checkModelShapes', () => {
   });
 
   it('accepts symbolic and -1 dims (dynamic batch, dynamic anchors, dynamic size)', () => {
-    expect(() => checkModelShapes(spec, input(['batch', 3, -1, 'w']), output(['batch', 10, 'anchors']))).not.toThrow();
+    expect(() =>
+      checkModelShapes(spec, input(['batch', 3, -1, 'w']), output(['batch', 10, 'anchors'])),
+    ).not.toThrow();
     expect(() => checkModelShapes(spec, input([1, 3, 640, 640]), output([]))).not.toThrow();
   });
 
@@ -48,7 +59,9 @@ describe('checkModelShapes', () => {
   });
 
   it('catches a dtype mismatch', () => {
-    const msg = shapeError(() => checkModelShapes(spec, input([1, 3, 640, 640], 'uint8'), output([1, 10, 8400])));
+    const msg = shapeError(() =>
+      checkModelShapes(spec, input([1, 3, 640, 640], 'uint8'), output([1, 10, 8400])),
+    );
     expect(msg).toContain('is uint8 [1,3,640,640]');
   });
 
@@ -58,24 +71,39 @@ describe('checkModelShapes', () => {
   });
 
   it('names the class count when labels and model disagree', () => {
-    const msg = shapeError(() => checkModelShapes({ ...spec, numClasses: 4 }, input([1, 3, 640, 640]), output([1, 10, 8400])));
-    expect(msg).toContain('output "output0" is [1,10,8400]; config (output yolov8, 4 labels) expects [1,8,N]');
+    const msg = shapeError(() =>
+      checkModelShapes({ ...spec, numClasses: 4 }, input([1, 3, 640, 640]), output([1, 10, 8400])),
+    );
+    expect(msg).toContain(
+      'output "output0" is [1,10,8400]; config (output yolov8, 4 labels) expects [1,8,N]',
+    );
   });
 
   it('checks each output layout', () => {
-    expect(() => checkModelShapes({ ...spec, output: 'yolov5' }, input([1, 3, 640, 640]), output([1, 25200, 11]))).not.toThrow();
-    expect(() => checkModelShapes({ ...spec, output: 'e2e' }, input([1, 3, 640, 640]), output([1, 300, 6]))).not.toThrow();
-    shapeError(() => checkModelShapes({ ...spec, output: 'yolov5' }, input([1, 3, 640, 640]), output([1, 10, 8400])));
-    shapeError(() => checkModelShapes({ ...spec, output: 'e2e' }, input([1, 3, 640, 640]), output([1, 300, 7])));
+    expect(() =>
+      checkModelShapes({ ...spec, output: 'yolov5' }, input([1, 3, 640, 640]), output([1, 25200, 11])),
+    ).not.toThrow();
+    expect(() =>
+      checkModelShapes({ ...spec, output: 'e2e' }, input([1, 3, 640, 640]), output([1, 300, 6])),
+    ).not.toThrow();
+    shapeError(() =>
+      checkModelShapes({ ...spec, output: 'yolov5' }, input([1, 3, 640, 640]), output([1, 10, 8400])),
+    );
+    shapeError(() =>
+      checkModelShapes({ ...spec, output: 'e2e' }, input([1, 3, 640, 640]), output([1, 300, 7])),
+    );
     shapeError(() => checkModelShapes(spec, input([1, 3, 640, 640]), output([10, 8400])));
   });
 
   it('rejects models with extra inputs, non-float outputs or no output', () => {
-    const two = [...input([1, 3, 640, 640]), { name: 'orig_size', isTensor: true, type: 'int64', shape: [1, 2] }];
+    const two = [
+      ...input([1, 3, 640, 640]),
+      { name: 'orig_size', isTensor: true, type: 'int64', shape: [1, 2] },
+    ];
     expect(shapeError(() => checkModelShapes(spec, two, output([1, 10, 8400])))).toContain('exactly 1 input');
-    expect(shapeError(() => checkModelShapes(spec, input([1, 3, 640, 640]), output([1, 10, 8400], 'float16')))).toContain(
-      'expected float32',
-    );
+    expect(
+      shapeError(() => checkModelShapes(spec, input([1, 3, 640, 640]), output([1, 10, 8400], 'float16'))),
+    ).toContain('expected float32');
     expect(shapeError(() => checkModelShapes(spec, input([1, 3, 640, 640]), []))).toContain('no output');
   });
 });
@@ -83,6 +111,8 @@ describe('checkModelShapes', () => {
 describe('checkOutputDims', () => {
   it('checks the actual output of a model that declared none', () => {
     expect(() => checkOutputDims(spec, 'output0', [1, 10, 8400])).not.toThrow();
-    expect(shapeError(() => checkOutputDims(spec, 'output0', [1, 84, 8400]))).toContain('came out [1,84,8400]');
+    expect(shapeError(() => checkOutputDims(spec, 'output0', [1, 84, 8400]))).toContain(
+      'came out [1,84,8400]',
+    );
   });
 });

@@ -51,7 +51,12 @@ describe('letterboxGeometry', () => {
   });
 
   it('fits a portrait source to the height and centres it horizontally', () => {
-    expect(letterboxGeometry(480, 960, 640, 640)).toMatchObject({ contentWidth: 320, contentHeight: 640, padX: 160, padY: 0 });
+    expect(letterboxGeometry(480, 960, 640, 640)).toMatchObject({
+      contentWidth: 320,
+      contentHeight: 640,
+      padX: 160,
+      padY: 0,
+    });
   });
 
   it('keeps a per-axis scale when the content size is rounded', () => {
@@ -62,7 +67,12 @@ describe('letterboxGeometry', () => {
   });
 
   it('upscales a source smaller than the input', () => {
-    expect(letterboxGeometry(32, 16, 64, 64)).toMatchObject({ contentWidth: 64, contentHeight: 32, padY: 16, scaleX: 2 });
+    expect(letterboxGeometry(32, 16, 64, 64)).toMatchObject({
+      contentWidth: 64,
+      contentHeight: 32,
+      padY: 16,
+      scaleX: 2,
+    });
   });
 
   it('rejects empty sizes', () => {
@@ -145,7 +155,9 @@ describe('letterbox (sharp)', () => {
   });
 
   it('rejects a buffer that does not match the declared size', async () => {
-    await expect(letterbox({ data: Buffer.alloc(10), width: 4, height: 4 }, 64, 64, 114)).rejects.toMatchObject({
+    await expect(
+      letterbox({ data: Buffer.alloc(10), width: 4, height: 4 }, 64, 64, 114),
+    ).rejects.toMatchObject({
       code: 'INFERENCE_FAILED',
     });
   });

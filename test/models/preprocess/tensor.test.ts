@@ -42,7 +42,9 @@ describe('toTensorData', () => {
   });
 
   it('rejects a buffer of the wrong size', () => {
-    expect(() => toTensorData(new Uint8Array(5), spec('nchw', 'float32'))).toThrow(/expected 2x1x3 = 6 bytes, got 5/);
+    expect(() => toTensorData(new Uint8Array(5), spec('nchw', 'float32'))).toThrow(
+      /expected 2x1x3 = 6 bytes, got 5/,
+    );
   });
 });
 
