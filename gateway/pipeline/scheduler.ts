@@ -124,7 +124,6 @@ export class Scheduler implements Component {
     this.retryAfter.delete(scan.id);
     this.d.store.scans.reject(scan.id, err.code, err.message, Date.now());
     this.d.metrics.scans.inc({ source: scan.sourceId, decision: 'REJECTED' });
-    this.d.metrics.quarantined.inc({ source: scan.sourceId, code: err.code });
     this.d.log.warn(
       { scanId: scan.id, code: `PG_${err.code}`, reason: err.message },
       'scan rejected; files quarantined',

@@ -118,8 +118,9 @@ export class InferencePool {
 
   /** Starts every worker; resolves once each has loaded, checked and warmed up every model. */
   async start(signal?: AbortSignal): Promise<ModelReady[]> {
-    if (this.state !== 'idle')
+    if (this.state !== 'idle') {
       throw new PgError('INFERENCE_FAILED', 'inference pool can only be started once');
+    }
     this.state = 'starting';
     const onAbort = (): void => void this.stop();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -144,6 +145,10 @@ export class InferencePool {
   run(job: PoolJob): Promise<JobResult> {
     if (this.state !== 'running') {
       return Promise.reject(new PgError('INFERENCE_FAILED', 'inference pool is not running'));
+    }
+    if (!this.slots.some((s) => s?.state === 'ready' || s?.state === 'starting')) {
+      // Every worker is down and waiting out a restart back-off: fail now rather than park the job.
+      return Promise.reject(new PgError('INFERENCE_FAILED', 'no inference worker is running; restarting'));
     }
     const { pixels } = job;
     // Only a view spanning its whole buffer may be transferred; anything else would ship (and detach) more.
@@ -200,6 +205,7 @@ export class InferencePool {
   private startSlot(index: number): Promise<void> {
     const init: WorkerInit = { models: [...this.models], intraOpThreads: this.opts.intraOpThreads };
     const worker = spawn(this.opts.workerEntry, init);
+    const threadId = worker.threadId; // reads -1 once the thread has exited: keep it for the crash log
     let settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
     const started = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject };
@@ -217,10 +223,7 @@ export class InferencePool {
         slot.state = 'ready';
         this.failedStarts[index] = 0;
         this.modelsReady = msg.models;
-        this.log.debug(
-          { worker: index, threadId: worker.threadId, models: msg.models },
-          'inference worker ready',
-        );
+        this.log.debug({ worker: index, threadId, models: msg.models }, 'inference worker ready');
         settle?.resolve();
         this.pump();
       } else if (msg.type === 'init-error') {
@@ -253,7 +256,7 @@ export class InferencePool {
         this.crashes++;
         const reason = `inference worker crashed (exit ${code}): ${slot.cause ?? 'no reason given'}`;
         this.log.error(
-          { worker: index, threadId: worker.threadId, exitCode: code, reason: slot.cause },
+          { worker: index, threadId, exitCode: code, reason: slot.cause },
           'inference worker crashed; replacing it',
         );
         this.failInflight(slot, reason);
@@ -273,14 +276,21 @@ export class InferencePool {
       // No worker can serve the queue until a restart succeeds: fail it now rather than let it hang.
       this.rejectQueued(`no inference worker is running: ${slot.cause ?? 'restart failed'}`);
     }
+    const restart = (): void => {
+      this.startSlot(i).catch((err: unknown) => {
+        if (this.state !== 'running') return;
+        this.log.error({ worker: i, err: errorMessage(err) }, 'inference worker restart failed');
+      });
+    };
     const delay = RESTART_BACKOFF_MS[Math.min(failures, RESTART_BACKOFF_MS.length - 1)] as number;
+    // After a crash the slot is refilled at once, so jobs arriving meanwhile queue for it.
+    if (delay === 0) {
+      restart();
+      return;
+    }
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
-      if (this.state !== 'running') return;
-      this.startSlot(i).catch((err: unknown) => {
-        if (this.state === 'running')
-          this.log.error({ worker: i, err: errorMessage(err) }, 'inference worker restart failed');
-      });
+      if (this.state === 'running') restart();
     }, delay);
     this.restartTimers.add(timer);
   }
@@ -290,10 +300,12 @@ export class InferencePool {
     if (p === undefined) return;
     slot.inflight.delete(msg.id);
     if (p.timer) clearTimeout(p.timer);
-    if (msg.type === 'result')
+    if (msg.type === 'result') {
       p.resolve({ detections: msg.detections, runMs: msg.runMs, totalMs: msg.totalMs });
-    else
-      p.reject(new PgError('INFERENCE_FAILED', `model "${this.models[p.job.model]?.name}": ${msg.message}`));
+    } else {
+      const model = this.models[p.job.model]?.name;
+      p.reject(new PgError('INFERENCE_FAILED', `model "${model}": ${msg.message}`));
+    }
     this.pump();
   }
 

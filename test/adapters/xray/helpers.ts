@@ -24,11 +24,15 @@ export async function jpeg(width = 1180, height = 640, seed = 1): Promise<Buffer
     x = (x * 1103515245 + 12345) >>> 0;
     noise[i] = 96 + ((x >>> 16) & 63);
   }
-  return sharp(noise, { raw: { width, height, channels: 1 } }).jpeg({ quality: 80 }).toBuffer();
+  return sharp(noise, { raw: { width, height, channels: 1 } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
 }
 
 export async function png(width = 64, height = 48): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: '#777' } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#777' } })
+    .png()
+    .toBuffer();
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
@@ -80,12 +84,17 @@ export function bmp(width: number, height: number, bits: 24 | 8 = 24): Buffer {
   return buf;
 }
 
-export function machine(over: Record<string, unknown> = {}, hotFolder: Record<string, unknown> | null = {}): XrayConfig {
+export function machine(
+  over: Record<string, unknown> = {},
+  hotFolder: Record<string, unknown> | null = {},
+): XrayConfig {
   return xraySchema.parse({
     id: 'xr-01',
     name: 'Line 1',
     models: ['prohibited'],
-    ...(hotFolder ? { hotFolder: { path: 'unused', pollMs: 20, stableMs: 100, pairTimeoutMs: 400, ...hotFolder } } : {}),
+    ...(hotFolder
+      ? { hotFolder: { path: 'unused', pollMs: 20, stableMs: 100, pairTimeoutMs: 400, ...hotFolder } }
+      : {}),
     ...over,
   });
 }
@@ -152,7 +161,13 @@ export function quarantineFor(dataDir: string, log: Logger) {
 
 export interface QuarantineEntry {
   dir: string;
-  reason: { code: string; message: string; source: string; originalName: string | null; files: Array<{ name: string; originalName: string; stored: boolean }> };
+  reason: {
+    code: string;
+    message: string;
+    source: string;
+    originalName: string | null;
+    files: Array<{ name: string; originalName: string; stored: boolean }>;
+  };
   files: string[];
 }
 
@@ -174,11 +189,15 @@ export async function quarantined(dataDir: string): Promise<QuarantineEntry[]> {
   return out;
 }
 
-export async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 5000,
+): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
-    if (v) return v as NonNullable<T>;
+    if (v) return v as Truthy<T>;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(15);
   }

@@ -33,7 +33,10 @@ afterEach(async () => {
   for (const stop of running.splice(0)) await stop();
 });
 
-async function watch(m: XrayConfig, o: { tuning?: Partial<HotFolderTuning>; limits?: typeof LIMITS; makeDir?: boolean } = {}) {
+async function watch(
+  m: XrayConfig,
+  o: { tuning?: Partial<HotFolderTuning>; limits?: typeof LIMITS; makeDir?: boolean } = {},
+) {
   const root = await tempDir();
   const dir = join(root, 'hot');
   if (o.makeDir !== false) await mkdir(dir);
@@ -63,15 +66,23 @@ async function watch(m: XrayConfig, o: { tuning?: Partial<HotFolderTuning>; limi
   return { dir, dataDir, intake, w, counted, lines, failures, statuses, put };
 }
 
-const names = (sub: { images: Array<{ originalName: string; view: string }> }) => sub.images.map((i) => `${i.originalName}=${i.view}`);
+const names = (sub: { images: Array<{ originalName: string; view: string }> }) =>
+  sub.images.map((i) => `${i.originalName}=${i.view}`);
 
 describe('hot folder: completion, pairing, sidecars', () => {
   it('submits a single-view scan with its sidecar, and the files leave the folder', async () => {
     const h = await watch(machine());
-    await h.put('a.json', JSON.stringify({ waybill: 'SF1234567890', capturedAt: '2026-11-22T10:15:03.412Z' }));
+    await h.put(
+      'a.json',
+      JSON.stringify({ waybill: 'SF1234567890', capturedAt: '2026-11-22T10:15:03.412Z' }),
+    );
     await h.put('a.jpg');
     const [sub] = await waitFor(() => h.intake.submitted.length === 1 && h.intake.submitted, 'submission');
-    expect(sub).toMatchObject({ sourceId: 'xr-01', via: 'hotfolder', meta: { waybill: 'SF1234567890', capturedAt: '2026-11-22T10:15:03.412Z' } });
+    expect(sub).toMatchObject({
+      sourceId: 'xr-01',
+      via: 'hotfolder',
+      meta: { waybill: 'SF1234567890', capturedAt: '2026-11-22T10:15:03.412Z' },
+    });
     expect(names(sub!)).toEqual(['a.jpg=main']);
     expect(sub!.companions.map((c) => c.split('/').pop())).toEqual(['a.json']);
     expect((await stat(sub!.landed.main!)).size).toBe(JPG.length);
@@ -104,7 +115,9 @@ describe('hot folder: completion, pairing, sidecars', () => {
     await h.put('p3_side.jpg', '');
     const subs = await waitFor(() => h.intake.submitted.length === 2 && h.intake.submitted, 'half-bad pair');
     expect(names(subs[1]!)).toEqual(['p3_top.jpg=top']);
-    expect((await quarantined(h.dataDir)).map((q) => [q.reason.code, q.reason.originalName])).toEqual([['IMAGE_EMPTY', 'p3_side.jpg']]);
+    expect((await quarantined(h.dataDir)).map((q) => [q.reason.code, q.reason.originalName])).toEqual([
+      ['IMAGE_EMPTY', 'p3_side.jpg'],
+    ]);
   });
 
   it('size-stable: a file still being written is not taken', async () => {
@@ -169,7 +182,11 @@ describe('hot folder: completion, pairing, sidecars', () => {
     const dir = join(root, 'hot');
     await mkdir(dir);
     const now = Date.now() / 1000;
-    for (const [name, age] of [['c.jpg', 20], ['a.jpg', 10], ['b.jpg', 30]] as const) {
+    for (const [name, age] of [
+      ['c.jpg', 20],
+      ['a.jpg', 10],
+      ['b.jpg', 30],
+    ] as const) {
       await writeFile(join(dir, name), JPG);
       await utimes(join(dir, name), now - age, now - age);
     }
@@ -177,7 +194,14 @@ describe('hot folder: completion, pairing, sidecars', () => {
     const intake = new FakeIntake(join(root, 'processing'));
     intake.delayMs = 50;
     const { log } = captureLogger();
-    const w = new HotFolderWatcher({ machine: m, dir, limits: LIMITS, intake, quarantine: quarantineFor(root, log).q, log });
+    const w = new HotFolderWatcher({
+      machine: m,
+      dir,
+      limits: LIMITS,
+      intake,
+      quarantine: quarantineFor(root, log).q,
+      log,
+    });
     running.push(async () => {
       await w.stop();
       await cleanup(root);
@@ -192,7 +216,9 @@ describe('hot folder: completion, pairing, sidecars', () => {
 
 describe('hot folder: bad input', () => {
   it('quarantines every kind of bad input with its code, and keeps working', async () => {
-    const tiff = await sharp(await jpeg(1180, 640)).tiff({ compression: 'none' }).toBuffer();
+    const tiff = await sharp(await jpeg(1180, 640))
+      .tiff({ compression: 'none' })
+      .toBuffer();
     const h = await watch(machine(), { limits: { ...LIMITS, maxImageBytes: 1_500_000 } });
     const full = JPG;
     await h.put('empty.jpg', '');
@@ -205,7 +231,10 @@ describe('hot folder: bad input', () => {
     await h.put('bidi\u202Egpj.jpg');
     await h.put('.hidden.jpg');
     await h.put('.DS_Store', 'finder');
-    await writeFile(Buffer.concat([Buffer.from(`${h.dir}/`), Buffer.from([0x62, 0xff, 0x2e, 0x6a, 0x70, 0x67])]), full);
+    await writeFile(
+      Buffer.concat([Buffer.from(`${h.dir}/`), Buffer.from([0x62, 0xff, 0x2e, 0x6a, 0x70, 0x67])]),
+      full,
+    );
     await symlink('/etc/hostname', join(h.dir, 'link.jpg'));
     await h.put('trunc.jpg', full.subarray(0, Math.floor(full.length / 2)));
 
@@ -233,9 +262,15 @@ describe('hot folder: bad input', () => {
     expect(h.counted).toHaveLength(11);
 
     // The truncated JPEG has an intact header: it is screened, and the decoder deals with it later.
-    await waitFor(() => h.intake.submitted.some((s) => s.images[0]?.originalName === 'trunc.jpg'), 'truncated JPEG submitted');
+    await waitFor(
+      () => h.intake.submitted.some((s) => s.images[0]?.originalName === 'trunc.jpg'),
+      'truncated JPEG submitted',
+    );
     await h.put('after.jpg');
-    await waitFor(() => h.intake.submitted.some((s) => s.images[0]?.originalName === 'after.jpg'), 'good file after bad ones');
+    await waitFor(
+      () => h.intake.submitted.some((s) => s.images[0]?.originalName === 'after.jpg'),
+      'good file after bad ones',
+    );
     expect(await readdir(h.dir)).toEqual(['.DS_Store']);
     expect(h.w.status().state).toBe('online');
 
@@ -263,7 +298,10 @@ describe('hot folder: failures', () => {
     const h = await watch(machine());
     h.intake.failNext = 2;
     await h.put('retry.jpg');
-    const [sub] = await waitFor(() => h.intake.submitted.length === 1 && h.intake.submitted, 'retried submission');
+    const [sub] = await waitFor(
+      () => h.intake.submitted.length === 1 && h.intake.submitted,
+      'retried submission',
+    );
     expect(h.intake.attempts).toBe(3);
     expect(h.failures).toEqual(['xr-01', 'xr-01']);
     expect((await stat(sub!.landed.main!)).size).toBe(JPG.length);
@@ -286,7 +324,10 @@ describe('hot folder: failures', () => {
 
   it('is offline while the folder is missing and comes online when it appears', async () => {
     const h = await watch(machine(), { makeDir: false });
-    await waitFor(() => h.w.status().state === 'offline' && h.w.status().reason === 'hot folder does not exist', 'offline');
+    await waitFor(
+      () => h.w.status().state === 'offline' && h.w.status().reason === 'hot folder does not exist',
+      'offline',
+    );
     await mkdir(h.dir);
     await waitFor(() => h.w.status().state === 'online', 'online');
     await h.put('late.jpg');
@@ -298,24 +339,33 @@ describe('hot folder: failures', () => {
   });
 
   it('works through 10 000 files in bounded rounds without blocking the event loop', async () => {
-    const h = await watch(machine({}, { stableMs: 20 }), { tuning: { maxStatsPerPoll: 2000, maxActionsPerPoll: 64 } });
+    const h = await watch(machine({}, { stableMs: 20 }), {
+      tuning: { maxStatsPerPoll: 2000, maxActionsPerPoll: 64 },
+    });
     const tiny = await png(8, 8);
     await h.w.stop(); // write the backlog first, as after a gateway restart
     for (let i = 0; i < 10_000; i += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, j) => writeFile(join(h.dir, `s${String(i + j).padStart(5, '0')}.png`), tiny)));
+      await Promise.all(
+        Array.from({ length: 500 }, (_, j) =>
+          writeFile(join(h.dir, `s${String(i + j).padStart(5, '0')}.png`), tiny),
+        ),
+      );
     }
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     let maxStatted = 0;
     await h.w.start(new AbortController().signal);
-    await waitFor(() => {
-      maxStatted = Math.max(maxStatted, h.w.stats().lastPoll.statted);
-      return h.intake.submitted.length >= 300;
-    }, '300 of the backlog submitted', 20_000);
+    await waitFor(
+      () => {
+        maxStatted = Math.max(maxStatted, h.w.stats().lastPoll.statted);
+        return h.intake.submitted.length >= 300;
+      },
+      '300 of the backlog submitted',
+      20_000,
+    );
     lag.disable();
     expect(maxStatted).toBeLessThanOrEqual(2000);
     expect(lag.max / 1e6).toBeLessThan(250);
     expect(h.w.stats().lastPoll.actions).toBeLessThanOrEqual(64);
   }, 40_000);
 });
-

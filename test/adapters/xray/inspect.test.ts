@@ -65,7 +65,13 @@ describe('sniffing and header checks', () => {
     expect(sniffFormat(await jpeg(32, 16))).toBe('jpeg');
     expect(sniffFormat(await png())).toBe('png');
     expect(sniffFormat(bmp(4, 4))).toBe('bmp');
-    expect(sniffFormat(await sharp(await png()).tiff().toBuffer())).toBe('tiff');
+    expect(
+      sniffFormat(
+        await sharp(await png())
+          .tiff()
+          .toBuffer(),
+      ),
+    ).toBe('tiff');
     expect(sniffFormat(Buffer.from('hello, this is not an image'))).toBeNull();
   });
 
@@ -75,13 +81,22 @@ describe('sniffing and header checks', () => {
   });
 
   it('accepts a PNG named .jpg (content decides) and a BMP, which sharp cannot read', async () => {
-    expect(await inspectImage(await put('png-named.jpg', await png(30, 20)), limits)).toMatchObject({ ok: true, info: { format: 'png' } });
-    expect(await inspectImage(await put('b.bmp', bmp(300, 200)), limits)).toMatchObject({ ok: true, info: { format: 'bmp', width: 300, height: 200 } });
+    expect(await inspectImage(await put('png-named.jpg', await png(30, 20)), limits)).toMatchObject({
+      ok: true,
+      info: { format: 'png' },
+    });
+    expect(await inspectImage(await put('b.bmp', bmp(300, 200)), limits)).toMatchObject({
+      ok: true,
+      info: { format: 'bmp', width: 300, height: 200 },
+    });
   });
 
   it('lets a truncated JPEG through: its header is intact, decoding later finds the damage', async () => {
     const full = await jpeg();
-    const r = await inspectImage(await put('trunc.jpg', full.subarray(0, Math.floor(full.length / 2))), limits);
+    const r = await inspectImage(
+      await put('trunc.jpg', full.subarray(0, Math.floor(full.length / 2))),
+      limits,
+    );
     expect(r.ok).toBe(true);
   });
 
@@ -89,13 +104,21 @@ describe('sniffing and header checks', () => {
 
   it('refuses zero bytes, text posing as JPEG, a corrupt header, a PNG bomb and oversized files', async () => {
     expect(code(await inspectImage(await put('empty.jpg', ''), limits))).toBe('IMAGE_EMPTY');
-    expect(code(await inspectImage(await put('text.jpg', 'GET / HTTP/1.1\r\n\r\nnot an image'), limits))).toBe('IMAGE_UNSUPPORTED');
-    expect(code(await inspectImage(await put('hdr.jpg', Buffer.from([0xff, 0xd8, 0xff, 0, 1, 2, 3])), limits))).toBe('IMAGE_CORRUPT');
+    expect(
+      code(await inspectImage(await put('text.jpg', 'GET / HTTP/1.1\r\n\r\nnot an image'), limits)),
+    ).toBe('IMAGE_UNSUPPORTED');
+    expect(
+      code(await inspectImage(await put('hdr.jpg', Buffer.from([0xff, 0xd8, 0xff, 0, 1, 2, 3])), limits)),
+    ).toBe('IMAGE_CORRUPT');
     const bomb = await inspectImage(await put('bomb.png', pngBomb()), limits);
     expect(code(bomb)).toBe('IMAGE_TOO_LARGE');
     expect(bomb.ok ? '' : bomb.error.message).toContain('maxImagePixels');
-    expect(code(await inspectImage(await put('bmpbomb.bmp', bmp(8000, 6000).subarray(0, 2000)), limits))).toBe('IMAGE_TOO_LARGE');
-    expect(code(await inspectImage(await put('big.jpg', await jpeg()), { ...limits, maxImageBytes: 1000 }))).toBe('IMAGE_TOO_LARGE');
+    expect(
+      code(await inspectImage(await put('bmpbomb.bmp', bmp(8000, 6000).subarray(0, 2000)), limits)),
+    ).toBe('IMAGE_TOO_LARGE');
+    expect(
+      code(await inspectImage(await put('big.jpg', await jpeg()), { ...limits, maxImageBytes: 1000 })),
+    ).toBe('IMAGE_TOO_LARGE');
     expect(code(await inspectImage(join(dir, 'missing.jpg'), limits))).toBe('IMAGE_CORRUPT');
   });
 
@@ -121,14 +144,19 @@ describe('BMP', () => {
     const rle = bmp(4, 4);
     rle.writeUInt32LE(1, 30);
     expect(() => readBmpHeader(rle)).toThrow(expect.objectContaining({ code: 'IMAGE_UNSUPPORTED' }));
-    expect(() => decodeBmp(bmp(40, 40).subarray(0, 200), 1e6)).toThrow(expect.objectContaining({ code: 'IMAGE_CORRUPT' }));
+    expect(() => decodeBmp(bmp(40, 40).subarray(0, 200), 1e6)).toThrow(
+      expect.objectContaining({ code: 'IMAGE_CORRUPT' }),
+    );
     expect(() => decodeBmp(bmp(40, 40), 100)).toThrow(expect.objectContaining({ code: 'IMAGE_TOO_LARGE' }));
   });
 });
 
 describe('sidecar', () => {
   it.each([
-    ['{"waybill":"SF1234567890","capturedAt":"2026-11-22T10:15:03.412Z","view":"top","machineId":"XR-4"}', null],
+    [
+      '{"waybill":"SF1234567890","capturedAt":"2026-11-22T10:15:03.412Z","view":"top","machineId":"XR-4"}',
+      null,
+    ],
     ['\uFEFF{"waybill":"SF1"}', null],
     ['{"waybill":"","capturedAt":null,"vendorLane":7}', null],
     ['{"capturedAt":"2026-11-22T10:15:03"}', null],
@@ -149,7 +177,10 @@ describe('sidecar', () => {
   });
 
   it('normalises empty strings to null', () => {
-    expect(parseSidecar('{"waybill":"","view":""}')).toEqual({ ok: true, value: { waybill: null, machineId: null, view: null, capturedAt: null } });
+    expect(parseSidecar('{"waybill":"","view":""}')).toEqual({
+      ok: true,
+      value: { waybill: null, machineId: null, view: null, capturedAt: null },
+    });
   });
 });
 
@@ -180,7 +211,11 @@ describe('quarantine', () => {
     expect(counted).toEqual(['xr-01/FILENAME_HOSTILE']);
     const [entry] = await quarantined(dataDir);
     expect(entry?.files).toEqual(['file-1.jpg', 'file-2.json', 'plain.json']);
-    expect(entry?.reason).toMatchObject({ code: 'FILENAME_HOSTILE', source: 'xr-01', originalName: 'evil\\u{a}name.jpg' });
+    expect(entry?.reason).toMatchObject({
+      code: 'FILENAME_HOSTILE',
+      source: 'xr-01',
+      originalName: 'evil\\u{a}name.jpg',
+    });
     expect(await readFile(join(entry!.dir, 'file-1.jpg'), 'utf8')).toBe('x');
     expect(await readdir(dataDir)).toEqual(['quarantine']);
     await cleanup(join(dataDir, 'quarantine'));
@@ -200,13 +235,28 @@ describe('quarantine', () => {
         throw new Error('metrics broken');
       },
     });
-    const r = await q.put({ sourceId: 'xr-01', via: 'http', reason: new PgError('IMAGE_EMPTY'), items: [{ path: '/nonexistent', originalName: 'a.jpg' }] });
+    const r = await q.put({
+      sourceId: 'xr-01',
+      via: 'http',
+      reason: new PgError('IMAGE_EMPTY'),
+      items: [{ path: '/nonexistent', originalName: 'a.jpg' }],
+    });
     expect(r).toEqual({ ok: false, dir: null, failed: 1 });
     expect(counted).toEqual(['IMAGE_EMPTY']);
-    expect(lines().map((l) => l.msg)).toEqual(expect.arrayContaining(['quarantine failed; the input stays where it was', 'quarantine metric hook threw']));
+    expect(lines().map((l) => l.msg)).toEqual(
+      expect.arrayContaining([
+        'quarantine failed; the input stays where it was',
+        'quarantine metric hook threw',
+      ]),
+    );
 
     const q2 = new Quarantine({ dataDir, log });
-    const r2 = await q2.put({ sourceId: 'xr-01', via: 'http', reason: new PgError('IMAGE_EMPTY'), items: [{ path: join(dataDir, 'gone.jpg'), originalName: 'gone.jpg' }] });
+    const r2 = await q2.put({
+      sourceId: 'xr-01',
+      via: 'http',
+      reason: new PgError('IMAGE_EMPTY'),
+      items: [{ path: join(dataDir, 'gone.jpg'), originalName: 'gone.jpg' }],
+    });
     expect(r2).toMatchObject({ ok: false, failed: 1 });
   });
 });

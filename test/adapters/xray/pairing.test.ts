@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type Action, compileViewPattern, type Entry, type PairingRules, plan } from '../../../adapters/xray/pairing.js';
+import {
+  type Action,
+  compileViewPattern,
+  type Entry,
+  type PairingRules,
+  plan,
+} from '../../../adapters/xray/pairing.js';
 
 const DEFAULT_PATTERN = '^(?<key>.+?)[_-](?<view>top|side|main)$';
 
@@ -16,7 +22,10 @@ function rules(over: Partial<PairingRules> = {}): PairingRules {
 }
 
 /** An entry first seen at `seen`, unchanged since, last statted at `statAt`. */
-function entry(name: string, o: { mtime?: number; seen?: number; statAt?: number; kind?: Entry['kind'] } = {}): Entry {
+function entry(
+  name: string,
+  o: { mtime?: number; seen?: number; statAt?: number; kind?: Entry['kind'] } = {},
+): Entry {
   const seen = o.seen ?? 0;
   return {
     raw: Buffer.from(name),
@@ -41,7 +50,9 @@ const describeAction = (a: Action) =>
 describe('planning a hot folder round', () => {
   it('pairs two views by key with their key sidecar, top before side', () => {
     const es = [entry('p1_side.jpg'), entry('p1_top.jpg'), entry('p1.json')];
-    expect(plan(es, rules(), 300).map(describeAction)).toEqual(['scan p1_top.jpg=top+p1_side.jpg=side with p1.json']);
+    expect(plan(es, rules(), 300).map(describeAction)).toEqual([
+      'scan p1_top.jpg=top+p1_side.jpg=side with p1.json',
+    ]);
   });
 
   it('waits for the partner until pairTimeoutMs after the first view was complete', () => {
@@ -68,12 +79,22 @@ describe('planning a hot folder round', () => {
 
   it('screens an unpatterned image on a dual-view machine alone, and refuses a view the machine lacks', () => {
     const es = [entry('loose.jpg', { mtime: 1 }), entry('x_main.jpg', { mtime: 2 })];
-    expect(plan(es, rules(), 300).map(describeAction)).toEqual(['scan loose.jpg=top', 'reject x_main.jpg VIEW_UNKNOWN']);
+    expect(plan(es, rules(), 300).map(describeAction)).toEqual([
+      'scan loose.jpg=top',
+      'reject x_main.jpg VIEW_UNKNOWN',
+    ]);
   });
 
   it('gives a second file for a taken view its own scan instead of dropping it', () => {
-    const es = [entry('k_top.jpg', { mtime: 1 }), entry('k_top.png', { mtime: 2 }), entry('k_side.jpg', { mtime: 3 })];
-    expect(plan(es, rules(), 300).map(describeAction)).toEqual(['scan k_top.jpg=top+k_side.jpg=side', 'scan k_top.png=top']);
+    const es = [
+      entry('k_top.jpg', { mtime: 1 }),
+      entry('k_top.png', { mtime: 2 }),
+      entry('k_side.jpg', { mtime: 3 }),
+    ];
+    expect(plan(es, rules(), 300).map(describeAction)).toEqual([
+      'scan k_top.jpg=top+k_side.jpg=side',
+      'scan k_top.png=top',
+    ]);
   });
 
   it('leaves hidden housekeeping files alone but refuses a hidden image', () => {
@@ -83,7 +104,9 @@ describe('planning a hot folder round', () => {
 
   it('waits orphanMs before quarantining temp files and lone sidecars; other junk goes once stable', () => {
     const es = [entry('scan.jpg.tmp'), entry('lonely.json'), entry('notes.txt'), entry('notes.json')];
-    expect(plan(es, rules(), 300).map(describeAction)).toEqual(['reject notes.txt,notes.json IMAGE_UNSUPPORTED']);
+    expect(plan(es, rules(), 300).map(describeAction)).toEqual([
+      'reject notes.txt,notes.json IMAGE_UNSUPPORTED',
+    ]);
     const later = [entry('scan.jpg.tmp', { statAt: 6000 }), entry('lonely.json', { statAt: 6000 })];
     expect(plan(later, rules(), 6000).map(describeAction)).toEqual([
       'reject lonely.json SIDECAR_INVALID',
@@ -102,11 +125,15 @@ describe('planning a hot folder round', () => {
   it('in done-marker mode takes a file only with its marker, in any of the three spellings', () => {
     const r = rules({ completion: 'done-marker' });
     expect(plan([entry('a_top.jpg'), entry('a_side.jpg')], r, 300)).toEqual([]);
-    expect(plan([entry('a_top.jpg'), entry('a_side.jpg'), entry('a.done')], r, 300).map(describeAction)).toEqual([
-      'scan a_top.jpg=top+a_side.jpg=side with a.done',
+    expect(
+      plan([entry('a_top.jpg'), entry('a_side.jpg'), entry('a.done')], r, 300).map(describeAction),
+    ).toEqual(['scan a_top.jpg=top+a_side.jpg=side with a.done']);
+    expect(plan([entry('b.jpg'), entry('b.jpg.done')], r, 300).map(describeAction)).toEqual([
+      'scan b.jpg=top with b.jpg.done',
     ]);
-    expect(plan([entry('b.jpg'), entry('b.jpg.done')], r, 300).map(describeAction)).toEqual(['scan b.jpg=top with b.jpg.done']);
-    expect(plan([entry('c.jpg'), entry('c.done')], r, 300).map(describeAction)).toEqual(['scan c.jpg=top with c.done']);
+    expect(plan([entry('c.jpg'), entry('c.done')], r, 300).map(describeAction)).toEqual([
+      'scan c.jpg=top with c.done',
+    ]);
   });
 
   it('needs two stats stableMs apart before a file counts as stable', () => {

@@ -1,7 +1,8 @@
 /**
  * A stand-in for models/onnx/worker.ts that speaks the same protocol but misbehaves on request, so
  * the pool's failure handling can be tested without a broken model. Behaviour is picked by model name:
- *   init-fail   reports an init error (as a shape mismatch would)
+ *   init-fail   reports an init error (as a shape mismatch would); so does any worker spawned while
+ *               PG_FAKE_WORKER_INIT_FAIL=1 (a model file that went bad after start)
  *   init-crash  dies before it is ready
  *   echo        answers with one detection whose score is the number of pixel bytes received
  *   slow        answers after 300 ms
@@ -20,7 +21,7 @@ const send = (m: FromWorker): void => port.postMessage(m);
 const names = init.models.map((m) => m.name);
 
 if (names.includes('init-crash')) process.exit(2);
-if (names.includes('init-fail')) {
+if (names.includes('init-fail') || process.env.PG_FAKE_WORKER_INIT_FAIL === '1') {
   send({
     type: 'init-error',
     code: 'MODEL_SHAPE',

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { modelSchema } from '../../../config/schema.js';
 import { createLogger } from '../../../config/shared/log.js';
 import { InferencePool, type PoolJob, type PoolOptions } from '../../../models/onnx/pool.js';
@@ -84,6 +84,27 @@ describe('InferencePool', () => {
     expect(r.detections).toHaveLength(1);
     expect(p.stats().crashes).toBe(1);
     expect(p.threadIds()).not.toEqual(before);
+  });
+
+  it('fails queued jobs at once when no replacement worker can start, and recovers when one can', async () => {
+    const p = pool(BEHAVIOURS);
+    await p.start();
+    process.env.PG_FAKE_WORKER_INIT_FAIL = '1';
+    try {
+      const crash = settled(p.run(job(model('crash'))));
+      expect(await crash).toMatchObject({ code: 'INFERENCE_FAILED' });
+      // Queued for the replacement, which fails to start: rejected, not left waiting.
+      expect(await settled(p.run(job(model('echo'))))).toMatchObject({
+        code: 'INFERENCE_FAILED',
+        message: expect.stringContaining('no inference worker is running'),
+      });
+      // While the slot waits out its back-off, new jobs fail fast too.
+      expect(await settled(p.run(job(model('echo'))))).toMatchObject({ code: 'INFERENCE_FAILED' });
+    } finally {
+      delete process.env.PG_FAKE_WORKER_INIT_FAIL;
+    }
+    await vi.waitFor(() => expect(p.stats().ready).toBe(1), { timeout: 3_000, interval: 50 });
+    await expect(p.run(job(model('echo')))).resolves.toBeDefined();
   });
 
   it('reports the error an uncaught exception killed the worker with', async () => {
