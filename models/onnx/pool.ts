@@ -84,7 +84,7 @@ function defaultEntry(): URL {
  * the worker is TypeScript too, and Node 20 does not apply `--import tsx` from a worker's execArgv to
  * the worker's own entry, so a two-line bootstrap loads it through tsx's API instead.
  */
-function spawn(entry: URL, init: WorkerInit): Worker {
+export function spawnWorker(entry: URL, init: unknown): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: init });
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsxApi)}).then((api) => (api.tsImport ?? api.default.tsImport)(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)}));`;
@@ -204,7 +204,7 @@ export class InferencePool {
 
   private startSlot(index: number): Promise<void> {
     const init: WorkerInit = { models: [...this.models], intraOpThreads: this.opts.intraOpThreads };
-    const worker = spawn(this.opts.workerEntry, init);
+    const worker = spawnWorker(this.opts.workerEntry, init);
     const threadId = worker.threadId; // reads -1 once the thread has exited: keep it for the crash log
     let settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
     const started = new Promise<void>((resolve, reject) => {

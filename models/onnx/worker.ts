@@ -23,6 +23,8 @@ interface LoadedModel {
   session: ort.InferenceSession;
   inputName: string;
   outputName: string;
+  /** The input tensor's buffer, reused job after job: jobs run one at a time and run() is done with it. */
+  scratch?: Float32Array | Uint8Array;
 }
 
 if (parentPort === null) throw new Error('models/onnx/worker.ts must run as a worker thread');
@@ -34,7 +36,9 @@ async function runModel(
   m: LoadedModel,
   pixels: Uint8Array,
 ): Promise<{ data: Float32Array; dims: readonly number[]; runMs: number }> {
-  const t = toTensorData(pixels, m.spec.inputSpec);
+  const t = toTensorData(pixels, m.spec.inputSpec, m.scratch);
+  // Only a buffer of our own is kept; a uint8 NHWC input is the transferred job buffer itself.
+  if (t.data !== pixels) m.scratch = t.data;
   const tensor =
     t.data instanceof Float32Array
       ? new ort.Tensor('float32', t.data, t.dims)

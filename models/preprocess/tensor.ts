@@ -24,7 +24,16 @@ export function inputDims(spec: InputSpec): [number, number, number, number] {
   return spec.layout === 'nchw' ? [1, 3, spec.height, spec.width] : [1, spec.height, spec.width, 3];
 }
 
-export function toTensorData(pixels: Uint8Array, spec: InputSpec): TensorData {
+/**
+ * `scratch` is a buffer from an earlier call for the same spec, reused when the caller has finished
+ * with it: a fresh 640×640 float input is a 5 MB allocation, zero-filled and later collected, which
+ * costs more than the conversion itself.
+ */
+export function toTensorData(
+  pixels: Uint8Array,
+  spec: InputSpec,
+  scratch?: Float32Array | Uint8Array,
+): TensorData {
   const plane = spec.width * spec.height;
   if (pixels.length !== plane * 3) {
     throw new Error(
@@ -35,7 +44,8 @@ export function toTensorData(pixels: Uint8Array, spec: InputSpec): TensorData {
   if (spec.dtype === 'uint8') {
     // Already in the model's layout: hand the transferred buffer to the runtime as it is.
     if (spec.layout === 'nhwc') return { data: pixels, dims };
-    const out = new Uint8Array(plane * 3);
+    const out =
+      scratch instanceof Uint8Array && scratch.length === plane * 3 ? scratch : new Uint8Array(plane * 3);
     for (let i = 0, p = 0; i < plane; i++, p += 3) {
       out[i] = pixels[p] as number;
       out[plane + i] = pixels[p + 1] as number;
@@ -44,7 +54,8 @@ export function toTensorData(pixels: Uint8Array, spec: InputSpec): TensorData {
     return { data: out, dims };
   }
   const s = spec.scale;
-  const out = new Float32Array(plane * 3);
+  const out =
+    scratch instanceof Float32Array && scratch.length === plane * 3 ? scratch : new Float32Array(plane * 3);
   if (spec.layout === 'nhwc') {
     for (let i = 0; i < plane * 3; i++) out[i] = (pixels[i] as number) * s;
     return { data: out, dims };

@@ -59,10 +59,22 @@ async function viaDetector(threads: number): Promise<void> {
     createLogger({ level: 'warn' }),
   );
   await detector.start(new AbortController().signal);
+  // An X-ray-like scene: light background, a dozen flat-coloured overlapping items.
   const width = 1180;
   const height = 640;
-  const data = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251;
+  const data = Buffer.alloc(width * height * 3, 230);
+  let seed = 7;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const int = (max: number, min = 0): number => Math.floor(min + rnd() * (max - min));
+  for (let r = 0; r < 12; r++) {
+    const [x0, y0] = [int(1000), int(500)];
+    const [x1, y1] = [Math.min(width, x0 + int(230, 30)), Math.min(height, y0 + int(180, 30))];
+    const rgb = [int(256), int(256), int(256)];
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) data.set(rgb, (y * width + x) * 3);
+  }
   const image = { data, width, height };
   for (let i = 0; i < 5; i++) await detector.detect(image, 'main', ['standin']);
   const ms: number[] = [];

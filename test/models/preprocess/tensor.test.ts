@@ -41,6 +41,14 @@ describe('toTensorData', () => {
     expect([...t.data]).toEqual([1, 0, 0, 1, 1, 0]);
   });
 
+  it('writes into a scratch buffer of the right type and size, and ignores one that does not fit', () => {
+    const scratch = new Float32Array(6);
+    expect(toTensorData(pixels, spec('nchw', 'float32', 1), scratch).data).toBe(scratch);
+    expect([...scratch]).toEqual([10, 40, 20, 50, 30, 60]);
+    expect(toTensorData(pixels, spec('nchw', 'float32'), new Float32Array(5)).data).toHaveLength(6);
+    expect(toTensorData(pixels, spec('nchw', 'uint8'), scratch).data).toBeInstanceOf(Uint8Array);
+  });
+
   it('rejects a buffer of the wrong size', () => {
     expect(() => toTensorData(new Uint8Array(5), spec('nchw', 'float32'))).toThrow(
       /expected 2x1x3 = 6 bytes, got 5/,
