@@ -23,7 +23,13 @@ const session = await ort.InferenceSession.create(job.modelPath, {
   graphOptimizationLevel: 'all',
 });
 const name = session.inputNames[0]!;
-const spec = { width: job.width, height: job.height, layout: 'nchw' as const, dtype: 'float32' as const, scale: 1 / 255 };
+const spec = {
+  width: job.width,
+  height: job.height,
+  layout: 'nchw' as const,
+  dtype: 'float32' as const,
+  scale: 1 / 255,
+};
 const tensors = job.inputs.map((px) => {
   const t = toTensorData(px, spec);
   return new ort.Tensor('float32', t.data as Float32Array, t.dims);

@@ -24,7 +24,10 @@ export async function startBenchBroker(): Promise<{ url: string; stop(): Promise
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
   const asRoot = process.getuid?.() === 0 ? 'user root\n' : '';
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n${asRoot}persistence false\nmax_queued_messages 0\nmax_inflight_messages 0\n`);
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\n${asRoot}persistence false\nmax_queued_messages 0\nmax_inflight_messages 0\n`,
+  );
   const child: ChildProcess = spawn(BIN, ['-c', conf], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -1,5 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { XrayConfig } from '../../config/schema.js';
 import { isPgError, PgError } from '../../config/shared/errors.js';
@@ -7,7 +6,8 @@ import type { Component, DeviceStatus } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
 import type { ScanIntake, ScanMeta } from '../../config/shared/types.js';
 import { DeviceStatusBoard } from './device-status.js';
-import { decodeName, errnoCode, extOf, type FsPath } from './files.js';
+import { errnoCode, extOf } from './files.js';
+import { FolderIndex } from './folder-index.js';
 import { escapeName, IMAGE_EXTENSIONS, type ImageLimits, inspectImage } from './inspect.js';
 import { type Action, compileViewPattern, type Entry, type PairingRules, plan } from './pairing.js';
 import { PollTimer } from './poll-timer.js';
@@ -73,9 +73,7 @@ export class HotFolderWatcher implements Component {
   private readonly rules: PairingRules & { pollMs: number };
   private readonly tuning: HotFolderTuning;
   private readonly log: Logger;
-  private readonly entries = new Map<string, Entry>();
-  /** Identities of files already handed over, in case a stale (network share) listing still shows them. */
-  private readonly handedOver = new Map<string, string>();
+  private readonly index: FolderIndex;
   private readonly board: DeviceStatusBoard;
   private readonly timer: PollTimer;
   private stopped = true;
@@ -99,6 +97,7 @@ export class HotFolderWatcher implements Component {
       viewPattern: compileViewPattern(hf.viewPattern, opts.machine.id),
       orphanMs: this.tuning.orphanMs,
     };
+    this.index = new FolderIndex(opts.dir, this.log);
     this.board = new DeviceStatusBoard(opts.machine.id, this.log);
     this.timer = new PollTimer(hf.pollMs, this.log, this.tuning.watchHint);
   }
@@ -160,39 +159,19 @@ export class HotFolderWatcher implements Component {
     if (this.board.setOffline(null)) this.log.info({ dir: this.opts.dir }, 'hot folder online');
     this.timer.watch(this.opts.dir);
 
-    const now = performance.now();
-    const present = new Set<string>();
-    for (const raw of names) {
-      const k = raw.toString('latin1');
-      present.add(k);
-      if (!this.entries.has(k)) {
-        const name = decodeName(raw);
-        this.entries.set(k, {
-          raw,
-          name,
-          statted: false,
-          kind: 'other',
-          size: 0,
-          mtimeMs: 0,
-          ino: 0,
-          firstSeen: now,
-          changedAt: now,
-          lastStatAt: 0,
-          failures: 0,
-        });
-      }
-    }
-    for (const k of this.entries.keys()) if (!present.has(k)) this.entries.delete(k);
-    for (const k of this.handedOver.keys()) if (!present.has(k)) this.handedOver.delete(k);
-
-    const statted = await this.statSome();
-    const undiscovered = [...this.entries.values()].some((e) => !e.statted);
-    this.lastPoll = { listed: names.length, statted, actions: 0, waiting: this.entries.size };
+    this.index.update(names, performance.now());
+    const statted = await this.index.statSome(
+      this.tuning.maxStatsPerPoll,
+      this.tuning.statConcurrency,
+      () => this.stopped,
+    );
+    const undiscovered = this.index.undiscovered();
+    this.lastPoll = { listed: names.length, statted, actions: 0, waiting: this.index.size };
     // Arrival order needs every file's mtime: while a backlog is still being discovered, act on nothing.
     if (undiscovered || this.stopped) return;
 
     const t = performance.now();
-    const visible = [...this.entries.values()].filter((e) => !this.isHandedOver(e));
+    const visible = this.index.visible();
     const actions = plan(visible, this.rules, t);
     this.warnLongWaits(visible, t);
     let done = 0;
@@ -214,71 +193,12 @@ export class HotFolderWatcher implements Component {
     this.lastPoll.actions = done;
   }
 
-  /** Stats new entries first, then the least recently statted of those still settling; returns the count. */
-  private async statSome(): Promise<number> {
-    const due = [...this.entries.values()].filter(
-      (e) => !e.statted || (e.completeAt === undefined && e.kind !== 'dir' && e.kind !== 'other'),
-    );
-    due.sort((a, b) => a.lastStatAt - b.lastStatAt);
-    const batch = due.slice(0, this.tuning.maxStatsPerPoll);
-    let next = 0;
-    const worker = async () => {
-      while (next < batch.length && !this.stopped) {
-        const e = batch[next++]!;
-        await this.statEntry(e);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.tuning.statConcurrency, batch.length) }, worker));
-    return batch.length;
-  }
-
-  private async statEntry(e: Entry): Promise<void> {
-    const at = performance.now();
-    try {
-      const st = await lstat(this.pathOf(e));
-      const kind = st.isFile()
-        ? 'file'
-        : st.isDirectory()
-          ? 'dir'
-          : st.isSymbolicLink()
-            ? 'symlink'
-            : 'other';
-      if (
-        !e.statted ||
-        st.size !== e.size ||
-        st.mtimeMs !== e.mtimeMs ||
-        st.ino !== e.ino ||
-        kind !== e.kind
-      ) {
-        Object.assign(e, {
-          kind,
-          size: st.size,
-          mtimeMs: st.mtimeMs,
-          ino: st.ino,
-          changedAt: at,
-          completeAt: undefined,
-        });
-      }
-      e.statted = true;
-      e.lastStatAt = at;
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') {
-        this.entries.delete(e.raw.toString('latin1'));
-        return;
-      }
-      // Unreadable entry (permissions): note it once and leave it; it is not ours to fix or move.
-      if (!e.statted)
-        this.log.warn({ err, file: { name: escapeName(e.raw) } }, 'cannot stat file in hot folder');
-      Object.assign(e, { statted: true, kind: 'other', lastStatAt: at });
-    }
-  }
-
   private async handleScan(action: Extract<Action, { type: 'scan' }>): Promise<'ok' | 'halt'> {
     const all = [...action.images.map((i) => i.entry), ...action.companions];
     const meta: ScanMeta = { waybill: null, capturedAt: null };
     let sidecarView: string | null = null;
     for (const sc of action.sidecars) {
-      const r = await readSidecar(this.pathOf(sc) as string);
+      const r = await readSidecar(this.index.pathOf(sc) as string);
       if (!r.ok) return this.reject(all, r.error);
       meta.waybill ??= r.value.waybill;
       meta.capturedAt ??= r.value.capturedAt;
@@ -302,7 +222,7 @@ export class HotFolderWatcher implements Component {
     const good: typeof images = [];
     const bad: Array<{ entry: Entry; error: PgError }> = [];
     for (const img of images) {
-      const r = await inspectImage(this.pathOf(img.entry) as string, this.opts.limits);
+      const r = await inspectImage(this.index.pathOf(img.entry) as string, this.opts.limits);
       if (r.ok) good.push(img);
       else bad.push({ entry: img.entry, error: r.error });
     }
@@ -317,14 +237,14 @@ export class HotFolderWatcher implements Component {
         via: 'hotfolder',
         images: good.map((g) => ({
           view: g.view,
-          path: this.pathOf(g.entry) as string,
+          path: this.index.pathOf(g.entry) as string,
           originalName: g.name,
         })),
-        companions: action.companions.map((c) => this.pathOf(c) as string),
+        companions: action.companions.map((c) => this.index.pathOf(c) as string),
         meta,
       });
       this.counters.submitted += 1;
-      for (const e of [...good.map((g) => g.entry), ...action.companions]) this.forget(e);
+      for (const e of [...good.map((g) => g.entry), ...action.companions]) this.index.forget(e);
       this.board.seen();
       this.board.setProblem('submit', null);
       this.log.info({ scanId, files, waybill: meta.waybill }, 'scan handed to intake');
@@ -354,11 +274,11 @@ export class HotFolderWatcher implements Component {
       sourceId: this.sourceId,
       via: 'hotfolder',
       reason,
-      items: entries.map((e) => ({ path: this.pathOf(e), originalName: e.name ?? e.raw })),
+      items: entries.map((e) => ({ path: this.index.pathOf(e), originalName: e.name ?? e.raw })),
     });
     this.counters.quarantined += 1;
     if (res.ok) {
-      for (const e of entries) this.forget(e);
+      for (const e of entries) this.index.forget(e);
       this.board.setProblem('quarantine', null);
     } else {
       // Whatever could not be moved is still here; try again later rather than every poll.
@@ -374,23 +294,6 @@ export class HotFolderWatcher implements Component {
     const until = performance.now() + delay;
     for (const e of entries) Object.assign(e, { failures, retryAt: until });
     return failures;
-  }
-
-  /** The file left the folder (or should have): never act on this identity again. */
-  private forget(e: Entry): void {
-    const k = e.raw.toString('latin1');
-    this.entries.delete(k);
-    this.handedOver.set(k, identity(e));
-  }
-
-  private isHandedOver(e: Entry): boolean {
-    const k = e.raw.toString('latin1');
-    const id = this.handedOver.get(k);
-    if (id === undefined) return false;
-    if (!e.statted || id === identity(e)) return true;
-    // Same name, different file: a machine that reuses names wrote a new one.
-    this.handedOver.delete(k);
-    return false;
   }
 
   private warnLongWaits(entries: Entry[], now: number): void {
@@ -415,16 +318,6 @@ export class HotFolderWatcher implements Component {
       );
     }
   }
-
-  private pathOf(e: Entry): FsPath {
-    return e.name !== null
-      ? join(this.opts.dir, e.name)
-      : Buffer.concat([Buffer.from(this.opts.dir + sep), e.raw]);
-  }
-}
-
-function identity(e: Entry): string {
-  return `${e.ino}:${e.size}:${e.mtimeMs}`;
 }
 
 function offlineWhy(err: unknown): string {

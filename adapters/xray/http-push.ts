@@ -70,6 +70,10 @@ export async function xrayPushRoutes(app: FastifyInstance, opts: XrayPushOptions
   app.setErrorHandler((err, req, reply) => {
     const pg = asPgError(err);
     const status = pg.code === 'UPLOAD_INVALID' && statusOf(err) === 415 ? 415 : pg.status;
+    // Refused before the body was read to its end (too large, unauthorised, malformed): the rest may
+    // still be on its way. Closing the connection drops it; a kept-alive socket would sit on unread
+    // bytes and hang the client's next request.
+    if (!req.raw.readableEnded) reply.header('connection', 'close');
     if (status >= 500) req.log.error({ err }, 'scan push failed');
     else req.log.info({ code: pg.code, status }, 'scan push refused');
     return reply.status(status).send({ error: pg.toJSON() });

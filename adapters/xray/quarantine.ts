@@ -105,10 +105,11 @@ export class Quarantine {
       const log = {
         source: req.sourceId,
         code: req.reason.code,
+        reason: { message: req.reason.message },
         quarantine: { dir },
         files: files.map((f) => ({ name: f.originalName })),
       };
-      if (failed === 0) this.opts.log.warn(log, `input quarantined: ${req.reason.message}`);
+      if (failed === 0) this.opts.log.warn(log, 'input quarantined');
       else this.opts.log.error({ ...log, failed }, 'input quarantined, but some files could not be stored');
     } catch (err) {
       this.opts.log.error(

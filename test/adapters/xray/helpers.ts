@@ -183,17 +183,27 @@ export async function quarantined(dataDir: string): Promise<QuarantineEntry[]> {
   const out: QuarantineEntry[] = [];
   for (const d of dirs) {
     const dir = join(root, d);
-    const reason = JSON.parse(await readFile(join(dir, 'reason.json'), 'utf8')) as QuarantineEntry['reason'];
+    let text: string;
+    try {
+      text = await readFile(join(dir, 'reason.json'), 'utf8');
+    } catch {
+      // reason.json is written last: without it the entry is still being made.
+      continue;
+    }
+    const reason = JSON.parse(text) as QuarantineEntry['reason'];
     out.push({ dir, reason, files: (await readdir(dir)).filter((f) => f !== 'reason.json').sort() });
   }
   return out;
 }
 
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+/** Polls until the probe returns something truthy, and returns that. */
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
   what: string,
   timeoutMs = 5000,
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

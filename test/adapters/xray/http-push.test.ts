@@ -291,3 +291,45 @@ describe('POST /api/v1/scans', () => {
     expect(await incomingLeft()).toEqual([]);
   });
 });
+
+describe('POST /api/v1/scans over a real socket', () => {
+  it('answers 413 mid-upload and the next request on the same client still works', async () => {
+    const dataDir = await tempDir();
+    const { log } = captureLogger();
+    const app = Fastify();
+    await app.register(xrayPushRoutes, {
+      config: {
+        dataDir,
+        limits: LIMITS,
+        http: { host: '127.0.0.1', port: 0, maxUploadMb: 0.1, tokens: [] },
+        xray: [machine({}, null)],
+      },
+      intake: new FakeIntake(join(dataDir, 'processing')),
+      quarantine: quarantineFor(dataDir, log).q,
+      log,
+      authorize: () => undefined,
+    });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1/scans`;
+      const form = (data: Buffer) => {
+        const fd = new FormData();
+        fd.append('source', 'xr-01');
+        fd.append('image', new Blob([data]), 'a.jpg');
+        return fd;
+      };
+      const big = await fetch(url, { method: 'POST', body: form(Buffer.alloc(8 * 1024 * 1024, 7)) });
+      expect(big.status).toBe(413);
+      expect(((await big.json()) as { error: { code: string } }).error.code).toBe('PG_UPLOAD_TOO_LARGE');
+      const next = await fetch(url, {
+        method: 'POST',
+        body: form(await jpeg(200, 100)),
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(next.status).toBe(201);
+    } finally {
+      await app.close();
+      await cleanup(dataDir);
+    }
+  });
+});
