@@ -10,7 +10,9 @@ export const ROOT = 'parcelguard/v1';
 
 const isoTime = z.string().datetime({ offset: true }).describe('ISO 8601 time');
 const category = z.enum(['prohibited', 'drug']);
-const box = z.tuple([z.number(), z.number(), z.number(), z.number()]).describe('[x1, y1, x2, y2] in source-image pixels');
+const box = z
+  .tuple([z.number(), z.number(), z.number(), z.number()])
+  .describe('[x1, y1, x2, y2] in source-image pixels');
 const modelRef = z.object({ name: z.string(), version: z.string() });
 
 export const alertItemSchema = z.object({
@@ -71,7 +73,9 @@ export const alertUpdateSchema = z.object({
   ...alertBase,
   at: isoTime,
   operator: operatorSchema.optional(),
-  evidence: z.object({ annotated: z.string().nullable().optional(), clip: z.string().nullable().optional() }).optional(),
+  evidence: z
+    .object({ annotated: z.string().nullable().optional(), clip: z.string().nullable().optional() })
+    .optional(),
 });
 
 export const alertEndSchema = z.object({
@@ -81,7 +85,11 @@ export const alertEndSchema = z.object({
   reason: z.string(),
 });
 
-export const alertMessageSchema = z.discriminatedUnion('type', [alertNewSchema, alertUpdateSchema, alertEndSchema]);
+export const alertMessageSchema = z.discriminatedUnion('type', [
+  alertNewSchema,
+  alertUpdateSchema,
+  alertEndSchema,
+]);
 
 export const siteStatusSchema = z.object({
   state: z.enum(['online', 'offline']),
