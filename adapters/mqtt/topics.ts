@@ -147,7 +147,8 @@ export const TOPICS = {
     retain: false,
     direction: 'out',
     schema: alertMessageSchema,
-    describe: 'alert lifecycle (new → update → end), at least once, idempotent by `id`; never retained',
+    describe:
+      'alert lifecycle (new → update → end), at least once, idempotent by `id`, never retained; an alert with items of both categories is published on both topics',
   },
 } as const satisfies Record<string, TopicSpec<z.ZodType>>;
 

@@ -98,16 +98,15 @@ export class AlertEngine {
       );
       if (alert) {
         this.d.store.alerts.insert(alert, scan.id, finishedAt);
-        this.d.store.outbox.enqueue(
-          {
-            topic: topics.alert(this.d.site, alert.category),
-            payload: JSON.stringify(alert),
-            qos: 1,
-            retain: false,
-            alertId: alert.id,
-          },
-          finishedAt,
-        );
+        // One message per category topic: a parcel with a knife and drugs reaches both the screeners'
+        // and the task force's subscriptions. Same id on both, so a consumer of both dedupes it.
+        const payload = JSON.stringify(alert);
+        for (const category of alert.categories) {
+          this.d.store.outbox.enqueue(
+            { topic: topics.alert(this.d.site, category), payload, qos: 1, retain: false, alertId: alert.id },
+            finishedAt,
+          );
+        }
       }
     });
     this.d.onCommitted(alert, scan);
