@@ -143,7 +143,9 @@ function benchConfig(dir: string, mqttUrl: string | undefined, threshold: number
       http: { host: '127.0.0.1', port: 0 },
       mqtt: mqttUrl ? { url: mqttUrl, inflight: 64 } : { embedded: { port: 0 }, inflight: 64 },
       inference: { workers: WORKERS, intraOpThreads: THREADS, maxInFlightScans: WORKERS * 3 },
-      models: [{ ...benchModel(threshold), labels: benchModel(threshold).labels.map((l) => ({ ...l, alarm })) }],
+      models: [
+        { ...benchModel(threshold), labels: benchModel(threshold).labels.map((l) => ({ ...l, alarm })) },
+      ],
       xray: [
         {
           id: 'xr-bench',
@@ -237,7 +239,10 @@ async function main() {
   await restage();
   const clearRoot = join(root, 'clear');
   mkdirSync(join(clearRoot, 'inbox'), { recursive: true });
-  const clearGateway = new Gateway({ config: benchConfig(clearRoot, broker?.url, threshold, false), log: pino({ level: 'warn' }) });
+  const clearGateway = new Gateway({
+    config: benchConfig(clearRoot, broker?.url, threshold, false),
+    log: pino({ level: 'warn' }),
+  });
   await clearGateway.start();
   for (let i = 0; i < N; i++) {
     await writeFile(join(clearRoot, 'inbox', `clear-${i}.json`), JSON.stringify({ waybill: `clear-${i}` }));
