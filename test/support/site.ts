@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { connect, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../config/load.js';
 import type { Config, ConfigInput } from '../../config/schema.js';
+import { Gateway } from '../../gateway/app.js';
+import { startMosquitto } from './mosquitto.js';
 
 export const REPO = join(import.meta.dirname, '../..');
 export const PROBE_MODEL = join(REPO, 'test/fixtures/models/colour_probe.onnx');
@@ -145,6 +148,16 @@ export class AlertCollector {
     return this.messages.filter((m) => m.topic.includes('/alerts/')).map((m) => m.payload);
   }
 
+  /** Alert ids seen per waybill: at-least-once may redeliver, but a parcel must map to one id. */
+  idsByWaybill(): Map<string, Set<unknown>> {
+    const out = new Map<string, Set<unknown>>();
+    for (const a of this.alerts()) {
+      const wb = (a.scan as { waybill: string }).waybill;
+      out.set(wb, (out.get(wb) ?? new Set()).add(a.id));
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     await this.client.endAsync(true);
   }
@@ -200,4 +213,25 @@ export function spawnGateway(configPath: string): {
     );
   });
   return { child, output: () => out, started };
+}
+
+/** A real mosquitto, a site on it, a collector subscribed, and an in-process gateway; stop() undoes all. */
+export async function startSiteOnBroker(level = 'warn') {
+  const broker = await startMosquitto();
+  const site = makeSite({ mqttUrl: broker.url });
+  const collector = await AlertCollector.connect(broker.url);
+  const gateway = new Gateway({ config: site.config, log: pino({ level }) });
+  await gateway.start();
+  return {
+    broker,
+    site,
+    collector,
+    gateway,
+    async stop() {
+      await gateway.stop();
+      await collector.close();
+      await broker.cleanup();
+      site.cleanup();
+    },
+  };
 }

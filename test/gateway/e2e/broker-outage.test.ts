@@ -1,12 +1,11 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Gateway } from '../../../gateway/app.js';
-import { describeWithMosquitto, type Mosquitto, startMosquitto } from '../../support/mosquitto.js';
+import type { Gateway } from '../../../gateway/app.js';
+import { describeWithMosquitto, type Mosquitto } from '../../support/mosquitto.js';
 import {
-  AlertCollector,
+  type AlertCollector,
   dropScan,
-  makeSite,
   parcelImage,
+  startSiteOnBroker,
   type TestSite,
   waitFor,
 } from '../../support/site.js';
@@ -14,23 +13,18 @@ import {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeWithMosquitto('broker outage of 20 s while scans keep arriving', () => {
+  let env: Awaited<ReturnType<typeof startSiteOnBroker>>;
   let broker: Mosquitto;
   let site: TestSite;
   let gateway: Gateway;
   let collector: AlertCollector;
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    site = makeSite({ mqttUrl: broker.url });
-    collector = await AlertCollector.connect(broker.url);
-    gateway = new Gateway({ config: site.config, log: pino({ level: 'error' }) });
-    await gateway.start();
+    env = await startSiteOnBroker('error');
+    ({ broker, site, gateway, collector } = env);
   });
   afterAll(async () => {
-    await gateway?.stop();
-    await collector?.close();
-    await broker?.cleanup();
-    site?.cleanup();
+    await env?.stop();
   });
 
   it('every alert arrives after the broker comes back, each id once per alert', {
@@ -70,11 +64,7 @@ describeWithMosquitto('broker outage of 20 s while scans keep arriving', () => {
     );
     await waitFor('outbox drained', () => gateway.store.outbox.depth() === 0, 10_000);
 
-    const byWaybill = new Map<string, Set<unknown>>();
-    for (const a of collector.alerts()) {
-      const wb = (a.scan as { waybill: string }).waybill;
-      byWaybill.set(wb, (byWaybill.get(wb) ?? new Set()).add(a.id));
-    }
+    const byWaybill = collector.idsByWaybill();
     expect([...byWaybill.keys()].sort()).toEqual([...expected].sort());
     // At-least-once may redeliver, but one parcel never becomes two different alerts.
     for (const ids of byWaybill.values()) expect(ids.size).toBe(1);

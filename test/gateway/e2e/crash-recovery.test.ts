@@ -103,11 +103,7 @@ describeWithMosquitto('gateway kill -9 in the middle of a 200-scan run', () => {
     ).toEqual([...expected].sort());
     expect(readdirSync(site.inbox)).toEqual([]);
 
-    const idsByWaybill = new Map<string, Set<unknown>>();
-    for (const a of collector.alerts()) {
-      const wb = (a.scan as { waybill: string }).waybill;
-      idsByWaybill.set(wb, (idsByWaybill.get(wb) ?? new Set()).add(a.id));
-    }
+    const idsByWaybill = collector.idsByWaybill();
     expect([...idsByWaybill.keys()].sort()).toEqual([...expected].sort());
     for (const ids of idsByWaybill.values()) expect(ids.size).toBe(1);
   });

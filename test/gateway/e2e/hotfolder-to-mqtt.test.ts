@@ -1,16 +1,16 @@
 import { readdirSync } from 'node:fs';
-import { pino } from 'pino';
+
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Gateway } from '../../../gateway/app.js';
-import { describeWithMosquitto, type Mosquitto, startMosquitto } from '../../support/mosquitto.js';
+import type { Gateway } from '../../../gateway/app.js';
+import { describeWithMosquitto } from '../../support/mosquitto.js';
 import {
   ADMIN_TOKEN,
-  AlertCollector,
+  type AlertCollector,
   dropScan,
-  makeSite,
   type ParcelKind,
   parcelImage,
   publishedAlertValidator,
+  startSiteOnBroker,
   type TestSite,
   waitFor,
 } from '../../support/site.js';
@@ -20,23 +20,17 @@ const N = 200;
 const kindOf = (i: number): ParcelKind => (i % 10 === 3 ? 'knife' : i % 25 === 7 ? 'powder' : 'clean');
 
 describeWithMosquitto('hot folder → ONNX → durable alert → real mosquitto', () => {
-  let broker: Mosquitto;
+  let env: Awaited<ReturnType<typeof startSiteOnBroker>>;
   let site: TestSite;
   let gateway: Gateway;
   let collector: AlertCollector;
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    site = makeSite({ mqttUrl: broker.url });
-    collector = await AlertCollector.connect(broker.url);
-    gateway = new Gateway({ config: site.config, log: pino({ level: 'warn' }) });
-    await gateway.start();
+    env = await startSiteOnBroker('warn');
+    ({ site, gateway, collector } = env);
   });
   afterAll(async () => {
-    await gateway?.stop();
-    await collector?.close();
-    await broker?.cleanup();
-    site?.cleanup();
+    await env?.stop();
   });
 
   it(`${N} images → ${N} scan records and exactly the expected alerts, valid against the published schema`, async () => {
