@@ -217,6 +217,22 @@ export const configSchema = z
       })
       .prefault({}),
     evidence: z.strictObject({ jpegQuality: z.number().int().min(30).max(100).default(85) }).prefault({}),
+    retention: z
+      .strictObject({
+        doneDays: z
+          .number()
+          .int()
+          .min(1)
+          .default(7)
+          .describe('days to keep screened originals under scans/done/ (afterSuccess: move)'),
+        outboxSentDays: z
+          .number()
+          .int()
+          .min(1)
+          .default(7)
+          .describe('days to keep acknowledged MQTT messages in the outbox, for diagnosis'),
+      })
+      .prefault({}),
     models: z.array(modelSchema).min(1),
     xray: z.array(xraySchema).default([]),
     cameras: z.array(cameraSchema).default([]),

@@ -15,6 +15,7 @@ import { HttpComponent } from './http/component.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { OutboxPublisher } from './outbox/publisher.js';
 import { Scheduler } from './pipeline/scheduler.js';
+import { Housekeeper } from './scans/housekeeping.js';
 import { DurableIntake } from './scans/intake.js';
 import { dataLayout } from './scans/layout.js';
 import { Settler } from './scans/settle.js';
