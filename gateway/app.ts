@@ -172,8 +172,16 @@ export class Gateway {
     });
     this.metrics.read.outboxDepth = () => this.publisher.depth();
     this.metrics.read.queueDepth = () => this.scheduler.queueDepth();
+    const housekeeper = new Housekeeper({
+      store: this.store,
+      dataDir: cfg.dataDir,
+      doneDays: cfg.retention.doneDays,
+      outboxSentDays: cfg.retention.outboxSentDays,
+      log: child('housekeeping'),
+    });
     this.components = [
       this.store,
+      housekeeper,
       ...(this.broker ? [this.broker] : []),
       this.link,
       detector,
