@@ -14,6 +14,7 @@ import { LabelPolicy } from './alerts/rules.js';
 import { HttpComponent } from './http/component.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { OutboxPublisher } from './outbox/publisher.js';
+import { BmpDecoder } from './pipeline/bmp-decoder.js';
 import { Scheduler } from './pipeline/scheduler.js';
 import { Housekeeper } from './scans/housekeeping.js';
 import { DurableIntake } from './scans/intake.js';
@@ -132,6 +133,7 @@ export class Gateway {
         this.publisher.notify();
       },
     });
+    const bmp = new BmpDecoder();
     const modelsOf = new Map(cfg.xray.map((x) => [x.id, x.models] as const));
     this.scheduler = new Scheduler({
       store: this.store,
@@ -144,6 +146,7 @@ export class Gateway {
         detector,
         modelsOf: (id) => modelsOf.get(id) ?? [],
         maxPixels: cfg.limits.maxImagePixels,
+        bmpDecode: (file, max) => bmp.decode(file, max),
         observeInference: (ms) => this.metrics.inferenceMs.observe({ model: 'all' }, ms),
       },
     });
@@ -185,6 +188,7 @@ export class Gateway {
       ...(this.broker ? [this.broker] : []),
       this.link,
       detector,
+      bmp,
       this.intake,
       settler,
       this.scheduler,

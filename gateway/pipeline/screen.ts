@@ -2,7 +2,7 @@ import { PgError } from '../../config/shared/errors.js';
 import type { Detection } from '../../config/shared/types.js';
 import type { ScreenedView, Screening } from '../alerts/engine.js';
 import type { ScanRecord } from '../store/scans.js';
-import { decodeView } from './decode.js';
+import { type BmpDecode, decodeView } from './decode.js';
 
 /** What the pipeline needs of the inference core (models/detector.ts implements it). */
 export interface DetectorPort {
@@ -18,6 +18,7 @@ export interface ScreenOptions {
   detector: DetectorPort;
   modelsOf: (sourceId: string) => readonly string[];
   maxPixels: number;
+  bmpDecode?: BmpDecode;
   observeInference?: (ms: number) => void;
 }
 
@@ -26,7 +27,7 @@ export async function screenScan(scan: ScanRecord, o: ScreenOptions): Promise<Sc
   const t0 = performance.now();
   const images = scan.files.filter((f) => f.kind === 'image');
   if (images.length === 0) throw new PgError('IMAGE_EMPTY', 'scan has no image');
-  const views = await Promise.all(images.map((f) => decodeView(f, o.maxPixels)));
+  const views = await Promise.all(images.map((f) => decodeView(f, o.maxPixels, o.bmpDecode)));
   const t1 = performance.now();
   const names = o.modelsOf(scan.sourceId);
   const perView = await Promise.all(
