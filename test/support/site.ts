@@ -235,3 +235,29 @@ export async function startSiteOnBroker(level = 'warn') {
     },
   };
 }
+
+/** A 24-bit bottom-up BMP of the given RGB image, as many X-ray machines export (sharp cannot write BMP). */
+export async function bmpOf(jpeg: Buffer): Promise<Buffer> {
+  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { width: w, height: h } = info;
+  const row = Math.ceil((w * 3) / 4) * 4;
+  const out = Buffer.alloc(54 + row * h);
+  out.write('BM', 0);
+  out.writeUInt32LE(out.length, 2);
+  out.writeUInt32LE(54, 10);
+  out.writeUInt32LE(40, 14);
+  out.writeInt32LE(w, 18);
+  out.writeInt32LE(h, 22);
+  out.writeUInt16LE(1, 26);
+  out.writeUInt16LE(24, 28);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = (y * w + x) * 3;
+      const d = 54 + (h - 1 - y) * row + x * 3;
+      out[d] = data[s + 2]!;
+      out[d + 1] = data[s + 1]!;
+      out[d + 2] = data[s]!;
+    }
+  }
+  return out;
+}

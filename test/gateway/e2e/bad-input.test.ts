@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Gateway } from '../../../gateway/app.js';
 import {
   ADMIN_TOKEN,
+  bmpOf,
   DEVICE_TOKEN,
   dropScan,
   makeSite,
@@ -143,6 +144,13 @@ it('each kind of bad input is quarantined with its reason, and the gateway keeps
     () => gateway.store.alerts.count() === 1,
     20_000,
   );
+  // A BMP export (decoded by our own decoder in a worker thread) screens like any other image.
+  writeFileSync(join(inbox, 'bmp-parcel.json'), JSON.stringify({ waybill: 'SFBMP0001' }));
+  writeFileSync(join(inbox, 'bmp-parcel.bmp'), await bmpOf(good));
+  await waitFor('the BMP scan is screened', () => gateway.store.alerts.count() === 2, 20_000);
+  const bmpAlert = gateway.store.alerts.list({ limit: 1 })[0]!.message;
+  expect(bmpAlert.scan.waybill).toBe('SFBMP0001');
+  expect(bmpAlert.machine.items.map((i) => i.label)).toEqual(['knife']);
 
   // The truncated JPEG got past the cheap checks, was claimed, and is in the ledger as rejected.
   const ledger = gateway.store.scans.list({ limit: 50 });
