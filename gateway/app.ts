@@ -147,7 +147,7 @@ export class Gateway {
         modelsOf: (id) => modelsOf.get(id) ?? [],
         maxPixels: cfg.limits.maxImagePixels,
         bmpDecode: (file, max) => bmp.decode(file, max),
-        observeInference: (ms) => this.metrics.inferenceMs.observe({ model: 'all' }, ms),
+        observeInference: (source, ms) => this.metrics.inferenceMs.observe({ source }, ms),
       },
     });
     this.intake = new DurableIntake(this.store, layout, child('intake'), () => this.scheduler.wake());

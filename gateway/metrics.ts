@@ -35,8 +35,8 @@ export function createMetrics() {
     }),
     inferenceMs: new Histogram({
       name: 'parcelguard_inference_ms',
-      help: 'detector time per view and model, milliseconds',
-      labelNames: ['model'],
+      help: 'detector time per image view (letterbox, queue, every model of the source), milliseconds',
+      labelNames: ['source'],
       buckets: [2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000],
       registers: [registry],
     }),

@@ -19,7 +19,7 @@ export interface ScreenOptions {
   modelsOf: (sourceId: string) => readonly string[];
   maxPixels: number;
   bmpDecode?: BmpDecode;
-  observeInference?: (ms: number) => void;
+  observeInference?: (sourceId: string, ms: number) => void;
 }
 
 /** Decode every view once, run every model of the source on every view, both views in parallel. */
@@ -34,7 +34,7 @@ export async function screenScan(scan: ScanRecord, o: ScreenOptions): Promise<Sc
     views.map(async (v) => {
       const s = performance.now();
       const found = await o.detector.detect({ data: v.rgb, width: v.width, height: v.height }, v.view, names);
-      o.observeInference?.(performance.now() - s);
+      o.observeInference?.(scan.sourceId, performance.now() - s);
       return found;
     }),
   );
