@@ -1,0 +1,49 @@
+"""ONNX export in the gateway's contract: uint8 NHWC in, normalisation inside the graph, YOLOv8 layout out.
+
+Output [N, 4+C, H/4*W/4]: cx, cy, w, h in input pixels, then per-class scores. A 3x3 max-pool keeps
+only heatmap peaks (CenterNet's NMS), so the gateway's class-wise NMS sees few candidates.
+"""
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from net import STRIDE
+
+
+class Exported(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, images):
+        x = images.permute(0, 3, 1, 2).float() / 255.0
+        heat, size, off = self.net(x)
+        scores = torch.sigmoid(heat)
+        peaks = (F.max_pool2d(scores, 3, stride=1, padding=1) == scores).float()
+        scores = scores * peaks
+        n, c, h, w = scores.shape
+        ys = torch.arange(h, dtype=torch.float32).view(1, h, 1).expand(1, h, w)
+        xs = torch.arange(w, dtype=torch.float32).view(1, 1, w).expand(1, h, w)
+        o = torch.sigmoid(off)
+        cx = (xs + o[:, 0]) * STRIDE
+        cy = (ys + o[:, 1]) * STRIDE
+        bw = torch.exp(size[:, 0].clamp(max=6)) * STRIDE
+        bh = torch.exp(size[:, 1].clamp(max=6)) * STRIDE
+        boxes = torch.stack([cx, cy, bw, bh], 1)
+        return torch.cat([boxes, scores], 1).reshape(n, 4 + c, h * w)
+
+
+def export(net, path, size):
+    net.eval()
+    wrapped = Exported(net)
+    dummy = torch.zeros(1, size, size, 3, dtype=torch.uint8)
+    torch.onnx.export(
+        wrapped,
+        dummy,
+        path,
+        input_names=["images"],
+        output_names=["output0"],
+        dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}},
+        opset_version=13,
+        do_constant_folding=True,
+    )

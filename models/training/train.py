@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Trains one Parcelguard detector on a YOLO-format dataset and exports it for the gateway.
+
+    /usr/bin/python3 models/training/train.py --data DIR --classes gun,knife,... --out models/prohibited \
+        --size 320 --minutes 55 --seed 1
+
+Debian's python3-torch (and python3-onnx, python3-pil). The learning rate follows a cosine over the
+time budget rather than over epochs, so a run ends on time on any machine. Writes OUT/model.onnx,
+OUT/labels.json and OUT/train-log.json.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+
+import data
+import export
+import targets
+from net import STRIDE, Detector, count_params
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--classes", required=True, help="comma-separated model classes, in output order")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--size", type=int, default=320)
+    ap.add_argument("--minutes", type=float, default=55)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N images (smoke tests)")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)  # Debian's torch defaults to one thread
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    os.makedirs(args.out, exist_ok=True)
+
+    t0 = time.time()
+    print(f"loading {args.data} for {classes} at {args.size}px", flush=True)
+    images, boxes = data.load(args.data, classes, args.size, args.limit)
+    n = len(images)
+    print(f"{n} images, {sum(len(b) for b in boxes)} objects, cached in {time.time() - t0:.0f}s", flush=True)
+
+    net = Detector(len(classes))
+    print(f"parameters: {count_params(net)}", flush=True)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=5e-4)
+    budget = args.minutes * 60
+    start = time.time()
+    step, seen, log = 0, 0, []
+    out_hw = args.size // STRIDE
+    net.train()
+    while time.time() - start < budget:
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n - args.batch + 1, args.batch):
+            elapsed = time.time() - start
+            if elapsed >= budget:
+                break
+            frac = elapsed / budget
+            warm = min(1.0, (step + 1) / 200)
+            lr = args.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            idx = perm[i : i + args.batch]
+            batch = torch.from_numpy(images[idx.numpy()]).permute(0, 3, 1, 2).float() / 255.0
+            batch, bxs = data.augment(batch, [boxes[j] for j in idx.tolist()], gen)
+            tgt = targets.build_targets(bxs, len(classes), out_hw, out_hw)
+            loss, parts = targets.detection_loss(net(batch), tgt)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            opt.step()
+            step += 1
+            seen += len(idx)
+            if step % 50 == 0:
+                rate = seen / (time.time() - start)
+                entry = {"step": step, "minutes": round(elapsed / 60, 1), "lr": round(lr, 6), "loss": round(loss.item(), 4),
+                         "heat": round(parts[0], 4), "size": round(parts[1], 4), "offset": round(parts[2], 4), "imagesPerSec": round(rate, 1)}
+                log.append(entry)
+                print(json.dumps(entry), flush=True)
+        torch.save(net.state_dict(), os.path.join(args.out, "checkpoint.pt"))
+
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export.export(net, onnx_path, args.size)
+    labels = [{"name": c, "category": "drug" if c.startswith("drug") else "prohibited"} for c in classes]
+    with open(os.path.join(args.out, "labels.json"), "w") as f:
+        json.dump(labels, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(args.out, "train-log.json"), "w") as f:
+        json.dump({"data": args.data, "classes": classes, "size": args.size, "minutes": args.minutes, "batch": args.batch,
+                   "lr": args.lr, "seed": args.seed, "threads": args.threads, "images": n, "steps": step, "imagesSeen": seen,
+                   "parameters": count_params(net), "log": log}, f, indent=1)
+        f.write("\n")
+    print(f"wrote {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.1f} MB) after {step} steps, {seen} images", flush=True)
+
+
+if __name__ == "__main__":
+    main()
