@@ -1,0 +1,67 @@
+/**
+ * Degraded copies of a YOLO dataset, for the model cards' robustness figures: how mAP falls when
+ * images are blurrier, noisier or flatter than the generator's. Labels are copied unchanged.
+ *
+ *   node --import tsx models/training/degrade.ts --data DIR --out DIR [--kinds blur,noise,contrast]
+ */
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { prng } from '../../gateway/sim/xray-simulator.js';
+
+export type Degradation = 'blur' | 'noise' | 'contrast';
+
+/** Deterministic per image (seeded by its index), so the robustness figures are reproducible. */
+export async function degrade(image: Buffer, kind: Degradation, seed: number): Promise<Buffer> {
+  const img = sharp(image).removeAlpha();
+  if (kind === 'blur') return img.blur(2.0).jpeg({ quality: 90 }).toBuffer();
+  if (kind === 'contrast')
+    return img
+      .linear(0.55, 0.45 * 255 * 0.9)
+      .jpeg({ quality: 90 })
+      .toBuffer();
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+  const rand = prng(seed);
+  for (let i = 0; i < data.length; i++) {
+    // Sum of uniforms ≈ Gaussian, σ ≈ 14 grey levels: a noisy detector or a cheap encoder.
+    const g = (rand() + rand() + rand() + rand() - 2) * 24;
+    data[i] = Math.max(0, Math.min(255, Math.round(data[i]! + g)));
+  }
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      kinds: { type: 'string', default: 'blur,noise,contrast' },
+    },
+  });
+  if (!values.data || !values.out)
+    throw new Error('usage: degrade.ts --data DIR --out DIR [--kinds blur,noise,contrast]');
+  const files = readdirSync(join(values.data, 'images')).sort();
+  for (const kind of values.kinds!.split(',') as Degradation[]) {
+    const out = join(values.out, kind);
+    mkdirSync(join(out, 'images'), { recursive: true });
+    mkdirSync(join(out, 'labels'), { recursive: true });
+    copyFileSync(join(values.data, 'data.yaml'), join(out, 'data.yaml'));
+    for (const [i, f] of files.entries()) {
+      const stem = f.replace(/\.[^.]+$/, '');
+      await sharp(await degrade(await sharp(join(values.data, 'images', f)).toBuffer(), kind, i + 1)).toFile(
+        join(out, 'images', `${stem}.jpg`),
+      );
+      try {
+        copyFileSync(join(values.data, 'labels', `${stem}.txt`), join(out, 'labels', `${stem}.txt`));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // an image without labels is a clean parcel
+      }
+    }
+    console.log(`${kind}: ${files.length} images → ${out}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
