@@ -1,0 +1,184 @@
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { ModelConfig } from '../../config/schema.js';
+import { errorMessage, isPgError } from '../../config/shared/errors.js';
+import { createLogger } from '../../config/shared/log.js';
+import { buildClassMapping, parseMapOption } from '../../models/eval/classes.js';
+import { EvalUsageError, readDataset } from '../../models/eval/dataset.js';
+import { modelFromConfig, modelFromOnnx } from '../../models/eval/model.js';
+import { formatReport, toJson } from '../../models/eval/report.js';
+import { runEval } from '../../models/eval/run.js';
+
+export const EVAL_USAGE = `usage: parcelguard eval --model NAME|PATH --data DIR [options]
+
+Scores a model on a YOLO-format dataset through the gateway's own decoding, letterbox, ONNX runtime
+and decoders: COCO AP50 and AP50:95 per class and overall, precision/recall at the configured
+thresholds, images/s.
+
+  --model NAME          a model declared in the config (--config)
+  --model PATH.onnx     an ONNX file; labels.json beside it (or --labels FILE); input and output
+                        layout read from the graph, or given with --input/--layout/--dtype/--output
+  --data DIR            a folder with data.yaml, a data.yaml file, or a folder with images/ and labels/
+  --config FILE         config for --model NAME (default config/examples/demo.yaml)
+  --split NAME          data.yaml split to use (default: the first of val, test, train it has)
+  --map 'A=a,B=b'       dataset class = model label, for data labelled with other names (repeatable)
+  --limit N             evaluate the first N images only
+  --workers N           inference worker threads (default: the config's, else min(4, cores))
+  --json                print one JSON object: map50, map5095, images, imagesPerSec, perClass
+  --input WxH  --layout nchw|nhwc  --dtype float32|uint8  --output yolov5|yolov8|e2e  --labels FILE
+                        for --model PATH only, where the graph leaves them open
+
+exit status: 0 done, 1 evaluation failed, 2 bad arguments, dataset, mapping or model`;
+
+export interface EvalIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+}
+
+const DEFAULT_CONFIG = 'config/examples/demo.yaml';
+
+const parse = (args: string[]) =>
+  parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      config: { type: 'string' },
+      split: { type: 'string' },
+      map: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'boolean' },
+      input: { type: 'string' },
+      layout: { type: 'string' },
+      dtype: { type: 'string' },
+      output: { type: 'string' },
+      labels: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+
+function positiveInt(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new EvalUsageError(`${option}: expected a positive integer, got "${value}"`);
+  return n;
+}
+
+/** A path when it looks like one (an .onnx name or a separator) or names an existing file. */
+function isModelPath(value: string): boolean {
+  return (
+    /\.onnx$/i.test(value) ||
+    value.includes('/') ||
+    value.includes('\\') ||
+    (existsSync(value) && statSync(value).isFile())
+  );
+}
+
+/** `parcelguard eval …`; returns the exit status. Results go to `io.out`, notes and errors to `io.err`. */
+export async function evalCommand(
+  args: string[],
+  io: EvalIo = { out: process.stdout, err: process.stderr },
+): Promise<number> {
+  const say = (line: string) => io.err.write(`${line}\n`);
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(args).values;
+  } catch (err) {
+    say(`${errorMessage(err)}\n\n${EVAL_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out.write(`${EVAL_USAGE}\n`);
+    return 0;
+  }
+  try {
+    if (!values.model || !values.data)
+      throw new EvalUsageError(`--model and --data are required\n\n${EVAL_USAGE}`);
+    const limit = positiveInt(values.limit, '--limit');
+    const workersOpt = positiveInt(values.workers, '--workers');
+    const map = parseMapOption(values.map ?? []);
+
+    let model: ModelConfig;
+    let inference = { workers: Math.min(4, availableParallelism()), intraOpThreads: 1 };
+    let maxImagePixels: number | undefined;
+    if (isModelPath(values.model)) {
+      model = await modelFromOnnx(values.model, values);
+    } else {
+      const onnxOnly = (['input', 'layout', 'dtype', 'output', 'labels'] as const).filter((k) => values[k]);
+      if (onnxOnly.length > 0)
+        throw new EvalUsageError(
+          `--${onnxOnly.join(', --')}: only with --model PATH.onnx (a configured model has them)`,
+        );
+      const loaded = modelFromConfig(values.config ?? DEFAULT_CONFIG, values.model);
+      model = loaded.model;
+      inference = loaded.config.inference;
+      maxImagePixels = loaded.config.limits.maxImagePixels;
+    }
+
+    const dataset = await readDataset(values.data, values.split === undefined ? {} : { split: values.split });
+    const mapping = buildClassMapping(
+      dataset.names,
+      model.labels.map((l) => l.name),
+      map,
+    );
+    if (mapping.present.size === 0) {
+      throw new EvalUsageError(
+        `no dataset class matches a model label (dataset: ${dataset.names.join(', ')}; model: ` +
+          `${model.labels.map((l) => l.name).join(', ')}); use --map 'dataset_class=model_label,…'`,
+      );
+    }
+    if (dataset.split === 'train') say('note: evaluating on the train split (no val or test in data.yaml)');
+
+    const total = Math.min(limit ?? dataset.images.length, dataset.images.length);
+    const tty = 'isTTY' in io.err && io.err.isTTY === true;
+    const report = await runEval({
+      model,
+      dataset,
+      mapping,
+      workers: workersOpt ?? inference.workers,
+      intraOpThreads: inference.intraOpThreads,
+      ...(maxImagePixels === undefined ? {} : { maxImagePixels }),
+      ...(limit === undefined ? {} : { limit }),
+      log: createLogger({ level: 'warn', destination: io.err }),
+      ...(tty ? { onProgress: (n: number) => io.err.write(`\r  ${n}/${total} images`) } : {}),
+    }).catch((err: unknown) => {
+      // A model that does not load or does not fit its declared layout is the user's input, like a bad path.
+      if (isPgError(err) && (err.code === 'MODEL_LOAD' || err.code === 'MODEL_SHAPE'))
+        throw new EvalUsageError(err.message);
+      throw err;
+    });
+    if (tty) io.err.write('\n');
+
+    if (values.json) io.out.write(`${JSON.stringify(toJson(report))}\n`);
+    else io.out.write(`${formatReport(report)}\n`);
+    if (values.json) {
+      // The JSON has room for nothing else; what was left out of the scoring still deserves a word.
+      const absent = report.classes.filter((c) => !c.inDataset).map((c) => c.label);
+      if (absent.length > 0)
+        say(`note: model labels with no dataset class (not scored): ${absent.join(', ')}`);
+      if (report.excluded.length > 0)
+        say(
+          `note: dataset classes the model does not know (excluded; see --map): ${report.excluded.map((e) => `${e.name} (${e.gt} boxes)`).join(', ')}`,
+        );
+    }
+    if (values.json && report.failed.length > 0) {
+      say(`${report.failed.length} image(s) could not be evaluated and are left out:`);
+      for (const f of report.failed.slice(0, 10)) say(`  ${f.path}: ${f.error}`);
+    }
+    if (report.images === 0) {
+      say('no image could be evaluated');
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof EvalUsageError) {
+      say(`parcelguard eval: ${err.message}`);
+      return 2;
+    }
+    say(`parcelguard eval failed: ${errorMessage(err)}`);
+    return 1;
+  }
+}
