@@ -8,6 +8,8 @@ import { componentLogger, createLogger } from '../../config/shared/log.js';
 import { Gateway, VERSION } from '../app.js';
 import { hashToken } from '../http/auth.js';
 import { XraySimulator } from '../sim/xray-simulator.js';
+import { evalCommand } from './eval.js';
+import { synth } from './synth.js';
 import { watch } from './watch.js';
 
 const USAGE = `parcelguard ${VERSION}
@@ -19,6 +21,10 @@ usage:
                                     print alerts and status from a broker (default mqtt://127.0.0.1:1883)
   parcelguard hash-token TOKEN      the sha256 to put under http.tokens[].sha256
   parcelguard demo [CONFIG]         run the gateway with a simulated X-ray machine (config/examples/demo.yaml)
+  parcelguard synth --out DIR --count N --seed S [--dual-view]
+                                    write a synthetic X-ray dataset (YOLO format)
+  parcelguard eval --model NAME|PATH --data DIR [--map A=b,…] [--json]
+                                    COCO AP50, AP50:95, precision/recall of a model on a YOLO dataset
 
 environment: PARCELGUARD_MQTT_URL, PARCELGUARD_MQTT_USERNAME, PARCELGUARD_MQTT_PASSWORD, PARCELGUARD_DATA_DIR,
              PARCELGUARD_HTTP_PORT, PARCELGUARD_LOG_LEVEL, PARCELGUARD_SITE_ID`;
@@ -83,6 +89,12 @@ async function main(argv: string[]): Promise<void> {
       );
       return;
     }
+    case 'eval':
+      process.exitCode = await evalCommand(rest);
+      return;
+    case 'synth':
+      process.exitCode = await synth(rest);
+      return;
     case 'hash-token':
       if (!rest[0]) throw new Error('usage: parcelguard hash-token TOKEN');
       console.log(hashToken(rest[0]));

@@ -1,0 +1,176 @@
+/**
+ * Writes a shipped model's card from measurements: held-out and degraded-set COCO metrics through the
+ * gateway's own pipeline (runEval), single-image latency, size and training facts.
+ *
+ *   node --import tsx models/training/card.ts --name prohibited --heldout DIR --degraded DIR --ci DIR
+ *
+ * models/<name>/card.json keeps the figures machine-readable: the CI check re-measures `ci` on a
+ * regenerated set and fails when the model, decoder or preprocessing drifted.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import ort from 'onnxruntime-node';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import type { ModelConfig } from '../../config/schema.js';
+import { buildClassMapping } from '../eval/classes.js';
+import { readDataset } from '../eval/dataset.js';
+import { modelFromOnnx } from '../eval/model.js';
+import { type EvalReport, runEval } from '../eval/run.js';
+import { letterbox } from '../preprocess/letterbox.js';
+import { renderCard } from './card-text.js';
+
+const REPO = join(import.meta.dirname, '../..');
+const log = pino({ level: 'warn' });
+const round = (x: number | null, d = 3) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+export async function evaluate(model: ModelConfig, dir: string): Promise<EvalReport> {
+  const dataset = await readDataset(dir);
+  const mapping = buildClassMapping(
+    dataset.names,
+    model.labels.map((l) => l.name),
+    [],
+  );
+  return runEval({ model, dataset, mapping, workers: 1, intraOpThreads: 1, log });
+}
+
+/** session.run alone and the gateway's whole detect path, one image at a time, one thread. */
+async function latency(model: ModelConfig, image: string): Promise<{ runP50Ms: number; runP90Ms: number }> {
+  const s = await ort.InferenceSession.create(model.path, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const lb = await letterbox(
+    { data, width: info.width, height: info.height },
+    model.input.width,
+    model.input.height,
+    model.input.pad,
+  );
+  const t = new ort.Tensor('uint8', lb.pixels, [1, model.input.height, model.input.width, 3]);
+  const name = s.inputNames[0]!;
+  for (let i = 0; i < 5; i++) await s.run({ [name]: t });
+  const ms: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const t0 = performance.now();
+    await s.run({ [name]: t });
+    ms.push(performance.now() - t0);
+  }
+  await s.release();
+  ms.sort((a, b) => a - b);
+  return { runP50Ms: round(ms[20]!, 1)!, runP90Ms: round(ms[36]!, 1)! };
+}
+
+const summary = (r: EvalReport) => ({
+  images: r.images,
+  map50: round(r.map50),
+  map5095: round(r.map5095),
+  perClass: Object.fromEntries(
+    r.classes.map((c) => [
+      c.label,
+      {
+        gt: c.gt,
+        ap50: round(c.ap50),
+        ap5095: round(c.ap5095),
+        precision: round(c.precision),
+        recall: round(c.recall),
+      },
+    ]),
+  ),
+});
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({
+    options: {
+      name: { type: 'string' },
+      heldout: { type: 'string' },
+      degraded: { type: 'string' },
+      ci: { type: 'string' },
+      'heldout-seed': { type: 'string', default: '9001' },
+      'ci-seed': { type: 'string', default: '9001' },
+      version: { type: 'string', default: 'synthetic-2026.11' },
+    },
+  });
+  if (!a.name || !a.heldout || !a.degraded || !a.ci)
+    throw new Error('usage: card.ts --name NAME --heldout DIR --degraded DIR --ci DIR');
+  const dir = join(REPO, 'models', a.name);
+  const model: ModelConfig = {
+    ...(await modelFromOnnx(join(dir, 'model.onnx'))),
+    name: a.name,
+    version: a.version,
+  };
+  const train = JSON.parse(readFileSync(join(dir, 'train-log.json'), 'utf8')) as Record<string, unknown> & {
+    classes: string[];
+    size: number;
+  };
+  const flops = JSON.parse(
+    execFileSync(
+      '/usr/bin/python3',
+      [
+        join(REPO, 'models/training/flops.py'),
+        '--classes',
+        String(train.classes.length),
+        '--size',
+        String(train.size),
+      ],
+      {
+        encoding: 'utf8',
+      },
+    ),
+  ) as { params: number; flops: number };
+
+  const heldout = await evaluate(model, a.heldout);
+  const degraded: Record<string, ReturnType<typeof summary>> = {};
+  for (const kind of ['blur', 'noise', 'contrast'])
+    degraded[kind] = summary(await evaluate(model, join(a.degraded, kind)));
+  const ci = await evaluate(model, a.ci);
+  const firstImage = (await readDataset(a.heldout)).images[0]!.path;
+  const card = {
+    name: a.name,
+    version: model.version,
+    file: `models/${a.name}/model.onnx`,
+    input: model.input,
+    output: model.output,
+    labels: model.labels.map((l) => l.name),
+    parameters: flops.params,
+    flops: flops.flops,
+    training: {
+      data: `parcelguard synth --count ${train.images} --seed 1001`,
+      seed: train.seed,
+      minutes: train.minutes,
+      steps: train.steps,
+      imagesSeen: train.imagesSeen,
+      batch: train.batch,
+      threads: train.threads,
+    },
+    heldout: {
+      ...summary(heldout),
+      generator: `parcelguard synth --count ${heldout.images} --seed ${a['heldout-seed']}`,
+    },
+    degraded,
+    latency: {
+      ...(await latency(model, firstImage)),
+      imagesPerSecGateway: round(heldout.imagesPerSec, 1),
+      threads: 1,
+    },
+    ci: {
+      count: ci.images,
+      seed: Number(a['ci-seed']),
+      map50: round(ci.map50, 4),
+      map5095: round(ci.map5095, 4),
+      tolerance: 0.01,
+    },
+    measuredAt: new Date().toISOString(),
+  };
+  writeFileSync(join(dir, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
+  writeFileSync(join(dir, 'MODEL.md'), renderCard(card));
+  console.log(
+    JSON.stringify({
+      name: card.name,
+      heldout: card.heldout.map50,
+      degraded: Object.fromEntries(Object.entries(degraded).map(([k, v]) => [k, v.map50])),
+      latency: card.latency,
+    }),
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
