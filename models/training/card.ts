@@ -31,7 +31,7 @@ export async function evaluate(model: ModelConfig, dir: string): Promise<EvalRep
   const mapping = buildClassMapping(
     dataset.names,
     model.labels.map((l) => l.name),
-    [],
+    new Map(),
   );
   return runEval({ model, dataset, mapping, workers: 1, intraOpThreads: 1, log });
 }

@@ -51,9 +51,8 @@ async function main(): Promise<void> {
     copyFileSync(join(values.data, 'data.yaml'), join(out, 'data.yaml'));
     for (const [i, f] of files.entries()) {
       const stem = f.replace(/\.[^.]+$/, '');
-      await sharp(await degrade(await sharp(join(values.data, 'images', f)).toBuffer(), kind, i + 1)).toFile(
-        join(out, 'images', `${stem}.jpg`),
-      );
+      const degraded = await degrade(readFileSync(join(values.data, 'images', f)), kind, i + 1);
+      writeFileSync(join(out, 'images', `${stem}.jpg`), degraded);
       try {
         copyFileSync(join(values.data, 'labels', `${stem}.txt`), join(out, 'labels', `${stem}.txt`));
       } catch (err) {
