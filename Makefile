@@ -60,7 +60,7 @@ bench: setup
 # is faster in total than one after the other on two threads.
 PG := node --import tsx gateway/cli/main.ts
 MODELS_DATA ?= .tmp/models-data
-TRAIN_MINUTES ?= 50
+TRAIN_MINUTES ?= 55
 PROHIBITED := gun,knife,scissors,lighter,battery,ied
 DRUGS := drug-brick,drug-pills,drug-powder
 
@@ -70,7 +70,7 @@ models-data: deps
 
 models: models-data
 	/usr/bin/python3 models/training/train.py --data $(MODELS_DATA)/train --classes $(PROHIBITED) \
-	  --out models/prohibited --size 416 --minutes $(TRAIN_MINUTES) --threads 1 --seed 1 > $(MODELS_DATA)/prohibited.log 2>&1 & \
+	  --out models/prohibited --size 352 --minutes $(TRAIN_MINUTES) --threads 1 --seed 1 > $(MODELS_DATA)/prohibited.log 2>&1 & \
 	/usr/bin/python3 models/training/train.py --data $(MODELS_DATA)/train --classes $(DRUGS) \
 	  --out models/drugs --size 320 --minutes $(TRAIN_MINUTES) --threads 1 --seed 2 > $(MODELS_DATA)/drugs.log 2>&1; \
 	wait

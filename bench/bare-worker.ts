@@ -10,8 +10,7 @@ interface Job {
   modelPath: string;
   threads: number;
   seconds: number;
-  width: number;
-  height: number;
+  spec: { width: number; height: number; layout: 'nchw' | 'nhwc'; dtype: 'float32' | 'uint8'; scale: number };
   inputs: Uint8Array[];
 }
 
@@ -23,16 +22,11 @@ const session = await ort.InferenceSession.create(job.modelPath, {
   graphOptimizationLevel: 'all',
 });
 const name = session.inputNames[0]!;
-const spec = {
-  width: job.width,
-  height: job.height,
-  layout: 'nchw' as const,
-  dtype: 'float32' as const,
-  scale: 1 / 255,
-};
 const tensors = job.inputs.map((px) => {
-  const t = toTensorData(px, spec);
-  return new ort.Tensor('float32', t.data as Float32Array, t.dims);
+  const t = toTensorData(px, job.spec);
+  return t.data instanceof Float32Array
+    ? new ort.Tensor('float32', t.data, t.dims)
+    : new ort.Tensor('uint8', t.data, t.dims);
 });
 for (const t of tensors.slice(0, 3)) await session.run({ [name]: t });
 let runs = 0;

@@ -15,17 +15,15 @@ import sharp from 'sharp';
 import { parseConfig } from '../config/load.js';
 import type { ModelConfig } from '../config/schema.js';
 import { Gateway } from '../gateway/app.js';
-import { prng, renderParcel } from '../gateway/sim/xray-simulator.js';
 import { createOnnxDetector } from '../models/detector.js';
+import { modelFromOnnx } from '../models/eval/model.js';
 import { spawnWorker } from '../models/onnx/pool.js';
 import { letterbox } from '../models/preprocess/letterbox.js';
+import { encodeJpeg, generateScan } from '../models/synth/index.js';
 import { startBenchBroker } from './broker.js';
 import { cpuDelta, threadCpu } from './threads.js';
 
 const REPO = join(import.meta.dirname, '..');
-const MODEL = join(REPO, 'models/standin/standin.onnx');
-const LABELS = ['knife', 'gun', 'scissors', 'lighter', 'drug-powder', 'drug-pills'];
-const SIZE = 640;
 
 const { values: args } = parseArgs({
   options: {
@@ -33,12 +31,17 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: String(Math.max(1, cpus().length)) },
     threads: { type: 'string', default: '1' },
     'bare-seconds': { type: 'string', default: '8' },
+    model: { type: 'string', default: 'models/prohibited/model.onnx' },
   },
 });
 const N = Number(args.images);
 const WORKERS = Number(args.workers);
 const THREADS = Number(args.threads);
 const BARE_SECONDS = Number(args['bare-seconds']);
+const MODEL = join(REPO, args.model!);
+/** The model as the gateway would run it: shapes read from the graph, labels from labels.json beside it. */
+const BASE: ModelConfig = { ...(await modelFromOnnx(MODEL)), name: 'bench', version: 'bench' };
+const SIZE = BASE.input.width;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,10 +50,14 @@ const pct = (xs: number[], p: number) => {
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
+/** Synthetic parcels from the generator, each carrying at least one prohibited item (16 distinct, cycled). */
 async function makeImages(dir: string, n: number): Promise<string[]> {
-  const rand = prng(2026);
+  const distinct = await Promise.all(
+    Array.from({ length: 16 }, (_, i) =>
+      encodeJpeg(generateScan({ seed: 7000 + i, threatRate: { prohibited: 1, drug: 0.3 } }).views[0]!),
+    ),
+  );
   const paths: string[] = [];
-  const distinct = await Promise.all(Array.from({ length: 16 }, () => renderParcel(rand)));
   for (let i = 0; i < n; i++) {
     const p = join(dir, `p${i}.jpg`);
     await writeFile(p, distinct[i % distinct.length]!);
@@ -64,7 +71,14 @@ async function modelInputs(paths: string[]): Promise<Uint8Array[]> {
   return Promise.all(
     paths.map(async (p) => {
       const { data, info } = await sharp(p).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      return (await letterbox({ data, width: info.width, height: info.height }, SIZE, SIZE, 114)).pixels;
+      return (
+        await letterbox(
+          { data, width: info.width, height: info.height },
+          BASE.input.width,
+          BASE.input.height,
+          BASE.input.pad,
+        )
+      ).pixels;
     }),
   );
 }
@@ -97,19 +111,10 @@ async function calibrateThreshold(paths: string[]): Promise<number> {
 
 function benchModel(threshold: number): ModelConfig {
   return {
-    name: 'standin',
-    version: 'standin-0',
-    path: MODEL,
-    input: { width: SIZE, height: SIZE, layout: 'nchw', dtype: 'float32', scale: 1 / 255, pad: 114 },
-    output: 'yolov8',
+    ...BASE,
     scoreThreshold: threshold,
-    iouThreshold: 0.45,
+    labels: BASE.labels.map(({ threshold: _t, ...l }) => l),
     maxDetections: 20,
-    labels: LABELS.map((name) => ({
-      name,
-      category: name.startsWith('drug') ? 'drug' : 'prohibited',
-      alarm: true,
-    })),
   };
 }
 
@@ -120,8 +125,7 @@ async function bareLoop(inputs: Uint8Array[]): Promise<number> {
         modelPath: MODEL,
         threads: THREADS,
         seconds: BARE_SECONDS,
-        width: SIZE,
-        height: SIZE,
+        spec: BASE.input,
         inputs,
       });
       return new Promise<{ runs: number; ms: number }>((resolve, reject) => {
@@ -150,7 +154,7 @@ function benchConfig(dir: string, mqttUrl: string | undefined, threshold: number
         {
           id: 'xr-bench',
           name: 'Bench line',
-          models: ['standin'],
+          models: ['bench'],
           hotFolder: { path: join(dir, 'inbox'), stableMs: 100, pollMs: 25, afterSuccess: 'delete' },
         },
       ],
@@ -271,9 +275,9 @@ async function main() {
     eventLoopLagP99Ms: round(lag.percentile(99) / 1e6, 2),
     peakRssMb: round(process.resourceUsage().maxRSS / 1024),
     detail: {
-      model: 'models/standin/standin.onnx (random weights, ~1 GFLOP stand-in)',
+      model: args.model,
       inputSize: SIZE,
-      imageSize: '1180x640 JPEG',
+      imageSize: 'synthetic scans, 640 high, 500-1400 wide, JPEG',
       images: N,
       halfRateImages: n2,
       halfRatePerSec: round(pipelineImagesPerSec / 2),

@@ -3,7 +3,7 @@
  * fully determines the bytes of the image; nothing under models/synth reads the global random source.
  */
 
-/** mulberry32, the same sequence as `prng` in gateway/sim/xray-simulator.ts for the same seed. */
+/** mulberry32: small, fast, and the same sequence everywhere for a seed (datasets are reproducible). */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { prng } from '../../gateway/sim/xray-simulator.js';
+import { prng } from '../synth/random.js';
 
 export type Degradation = 'blur' | 'noise' | 'contrast';
 

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prng as simulatorPrng } from '../../../gateway/sim/xray-simulator.js';
 import {
   CLASSES,
   cleanStyle,
@@ -48,10 +47,15 @@ describe('synthetic X-ray generator', () => {
     expect(a.views[0]!.rgb.equals(d.views[0]!.rgb)).toBe(false);
   });
 
-  it('keeps the simulator PRNG semantics and never calls Math.random', () => {
+  it('has a seeded PRNG (same seed, same sequence, in [0, 1)) and never calls Math.random', () => {
     const x = prng(42);
-    const y = simulatorPrng(42);
-    for (let i = 0; i < 5; i++) expect(x()).toBe(y());
+    const y = prng(42);
+    for (let i = 0; i < 5; i++) {
+      const v = x();
+      expect(v).toBe(y());
+      expect(v >= 0 && v < 1).toBe(true);
+    }
+    expect(prng(43)()).not.toBe(prng(42)());
     const dir = join(import.meta.dirname, '../../../models/synth');
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts')))
       expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/Math\.random/);
