@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../../config/load.js';
 import { buildClassMapping, parseMapOption } from '../../../models/eval/classes.js';
 import {
   inferFromShapes,
@@ -121,7 +122,11 @@ describe('models given by path', () => {
 
   it('takes a configured model from the config by name', () => {
     const { model, config } = modelFromConfig(repoFile('config/examples/demo.yaml'), 'prohibited');
-    expect(model).toMatchObject({ name: 'prohibited', output: 'yolov8', scoreThreshold: 0.8 });
+    const declared = loadConfigFile(repoFile('config/examples/demo.yaml'), {}).config.models.find(
+      (m) => m.name === 'prohibited',
+    );
+    expect(model).toEqual(declared);
+    expect(model).toMatchObject({ name: 'prohibited', output: 'yolov8' });
     expect(config.inference.workers).toBeGreaterThan(0);
     expect(() => modelFromConfig(repoFile('config/examples/demo.yaml'), 'nope')).toThrow(
       'unknown model "nope"',
