@@ -11,9 +11,13 @@ from net import STRIDE
 
 
 class Exported(nn.Module):
-    def __init__(self, net):
+    def __init__(self, net, size):
         super().__init__()
         self.net = net
+        # Python ints, not traced shapes: the ONNX output is then [batch, 4+C, cells] with only the
+        # batch dimension dynamic, so the gateway can check it against the config at start.
+        self.grid = size // STRIDE
+        self.classes = net.heat.out_channels
 
     def forward(self, images):
         x = images.permute(0, 3, 1, 2).float() / 255.0
@@ -21,21 +25,21 @@ class Exported(nn.Module):
         scores = torch.sigmoid(heat)
         peaks = (F.max_pool2d(scores, 3, stride=1, padding=1) == scores).float()
         scores = scores * peaks
-        n, c, h, w = scores.shape
-        ys = torch.arange(h, dtype=torch.float32).view(1, h, 1).expand(1, h, w)
-        xs = torch.arange(w, dtype=torch.float32).view(1, 1, w).expand(1, h, w)
+        g = self.grid
+        ys = torch.arange(g, dtype=torch.float32).view(1, g, 1).expand(1, g, g)
+        xs = torch.arange(g, dtype=torch.float32).view(1, 1, g).expand(1, g, g)
         o = torch.sigmoid(off)
         cx = (xs + o[:, 0]) * STRIDE
         cy = (ys + o[:, 1]) * STRIDE
         bw = torch.exp(size[:, 0].clamp(max=6)) * STRIDE
         bh = torch.exp(size[:, 1].clamp(max=6)) * STRIDE
         boxes = torch.stack([cx, cy, bw, bh], 1)
-        return torch.cat([boxes, scores], 1).reshape(n, 4 + c, h * w)
+        return torch.cat([boxes, scores], 1).reshape(-1, 4 + self.classes, g * g)
 
 
 def export(net, path, size):
     net.eval()
-    wrapped = Exported(net)
+    wrapped = Exported(net, size)
     dummy = torch.zeros(1, size, size, 3, dtype=torch.uint8)
     torch.onnx.export(
         wrapped,
@@ -47,3 +51,16 @@ def export(net, path, size):
         opset_version=13,
         do_constant_folding=True,
     )
+
+
+if __name__ == "__main__":
+    # Re-export a checkpoint: export.py CHECKPOINT CLASSES SIZE OUT.onnx
+    import sys
+
+    from net import Detector
+
+    ckpt, classes, size, out = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), sys.argv[4]
+    model = Detector(len(classes))
+    model.load_state_dict(torch.load(ckpt))
+    export(model, out, size)
+    print(f"wrote {out}")
