@@ -104,6 +104,43 @@ export const ERRORS = {
   },
   NOT_FOUND: { status: 404, message: 'not found', fix: 'check the id' },
 
+  // Cameras (adapters/onvif).
+  ONVIF_AUTH: {
+    status: 502,
+    message: 'ONVIF authentication failed',
+    fix: "check `cameras[].onvif.username`/`password` (an ONVIF user, media/operator rights); the camera must accept WS-UsernameToken authentication (some default to HTTP Digest only), and the gateway's clock must be within a few minutes of the camera's",
+  },
+  ONVIF_UNREACHABLE: {
+    status: 504,
+    message: 'ONVIF device is unreachable',
+    fix: 'check `cameras[].onvif.xaddr` (usually http://HOST/onvif/device_service), that the camera is powered, on this network, and ONVIF is enabled in its web page',
+  },
+  ONVIF_PROTOCOL: {
+    status: 502,
+    message: 'ONVIF device gave an unusable answer',
+    fix: 'the camera must support ONVIF Profile S (media service, H.264 profiles, RTSP); update its firmware or configure `rtsp.url` instead',
+  },
+  ONVIF_PROFILE_UNKNOWN: {
+    status: 500,
+    message: 'configured ONVIF profile does not exist on the device',
+    fix: 'set `cameras[].onvif.profile` to a token or name that `parcelguard discover` lists, or remove it to use the best H.264 profile',
+  },
+  SNAPSHOT_FAILED: {
+    status: 502,
+    message: 'camera snapshot failed',
+    fix: 'open the snapshot URI in a browser with the same credentials; some cameras need snapshots enabled in their web page',
+  },
+  SNAPSHOT_EMPTY: {
+    status: 502,
+    message: 'camera returned an empty snapshot',
+    fix: 'the camera answered without an image (common right after boot or when its encoder is busy); retry, reboot or update its firmware',
+  },
+  DISCOVERY_FAILED: {
+    status: 500,
+    message: 'WS-Discovery failed',
+    fix: 'run on the camera network with UDP port 3702 and multicast 239.255.255.250 allowed, or give the xaddr by hand',
+  },
+
   STORE_FAILED: {
     status: 500,
     message: 'local store failed',
@@ -125,14 +162,15 @@ export class PgError extends Error {
   /** Untrusted or bulky context (file names, paths) kept apart from the message for structured logs. */
   readonly details: Record<string, unknown> | undefined;
 
+  /** `opts.message` replaces the composed "<catalogue message>: <detail>" when an adapter words it whole. */
   constructor(
     code: ErrorCode,
     detail?: string,
-    opts?: { cause?: unknown; details?: Record<string, unknown> },
+    opts?: { cause?: unknown; details?: Record<string, unknown>; message?: string },
   ) {
     const entry = ERRORS[code];
     super(
-      detail ? `${entry.message}: ${detail}` : entry.message,
+      opts?.message ?? (detail ? `${entry.message}: ${detail}` : entry.message),
       opts?.cause ? { cause: opts.cause } : undefined,
     );
     this.name = 'PgError';

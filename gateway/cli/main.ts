@@ -8,6 +8,7 @@ import { componentLogger, createLogger } from '../../config/shared/log.js';
 import { Gateway, VERSION } from '../app.js';
 import { hashToken } from '../http/auth.js';
 import { XraySimulator } from '../sim/xray-simulator.js';
+import { discover } from './discover.js';
 import { evalCommand } from './eval.js';
 import { synth } from './synth.js';
 import { watch } from './watch.js';
@@ -23,6 +24,8 @@ usage:
   parcelguard demo [CONFIG]         run the gateway with a simulated X-ray machine (config/examples/demo.yaml)
   parcelguard synth --out DIR --count N --seed S [--dual-view]
                                     write a synthetic X-ray dataset (YOLO format)
+  parcelguard discover [--timeout S] [--username U] [--json]
+                                    find ONVIF cameras (WS-Discovery) and print config snippets
   parcelguard eval --model NAME|PATH --data DIR [--map A=b,…] [--json]
                                     COCO AP50, AP50:95, precision/recall of a model on a YOLO dataset
 
@@ -89,6 +92,9 @@ async function main(argv: string[]): Promise<void> {
       );
       return;
     }
+    case 'discover':
+      process.exitCode = await discover(rest);
+      return;
     case 'eval':
       process.exitCode = await evalCommand(rest);
       return;
