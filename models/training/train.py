@@ -35,6 +35,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit", type=int, default=None, help="use only the first N images (smoke tests)")
+    ap.add_argument("--resume", default=None, help="start from this checkpoint (continue an earlier run)")
+    ap.add_argument("--warmup", type=int, default=200, help="learning-rate warm-up steps (use few when resuming)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)  # Debian's torch defaults to one thread
@@ -50,6 +52,9 @@ def main():
     print(f"{n} images, {sum(len(b) for b in boxes)} objects, cached in {time.time() - t0:.0f}s", flush=True)
 
     net = Detector(len(classes))
+    if args.resume:
+        net.load_state_dict(torch.load(args.resume))
+        print(f"resumed from {args.resume}", flush=True)
     print(f"parameters: {count_params(net)}", flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=5e-4)
     budget = args.minutes * 60
@@ -64,7 +69,7 @@ def main():
             if elapsed >= budget:
                 break
             frac = elapsed / budget
-            warm = min(1.0, (step + 1) / 200)
+            warm = min(1.0, (step + 1) / max(1, args.warmup))
             lr = args.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -93,8 +98,13 @@ def main():
     with open(os.path.join(args.out, "labels.json"), "w") as f:
         json.dump(labels, f, indent=2)
         f.write("\n")
-    with open(os.path.join(args.out, "train-log.json"), "w") as f:
-        json.dump({"data": args.data, "classes": classes, "size": args.size, "minutes": args.minutes, "batch": args.batch,
+    previous = {}
+    log_path = os.path.join(args.out, "train-log.json")
+    if args.resume and os.path.exists(log_path):
+        previous = json.load(open(log_path))
+    with open(log_path, "w") as f:
+        json.dump({"data": args.data, "resumedFrom": args.resume,
+                   "totalMinutes": round(previous.get("totalMinutes", previous.get("minutes", 0)) + args.minutes, 1) if args.resume else args.minutes, "classes": classes, "size": args.size, "minutes": args.minutes, "batch": args.batch,
                    "lr": args.lr, "seed": args.seed, "threads": args.threads, "images": n, "steps": step, "imagesSeen": seen,
                    "parameters": count_params(net), "log": log}, f, indent=1)
         f.write("\n")
