@@ -2,7 +2,8 @@
 # Both set everything up themselves (npm ci; apt for ffmpeg/mosquitto/python3-onnx when root).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := ffmpeg mosquitto python3-onnx python3-numpy
+APT_PACKAGES := ffmpeg mosquitto python3-onnx python3-numpy python3-gi gir1.2-gst-rtsp-server-1.0 \
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null && echo yes)
 
 .PHONY: help setup deps system demo test lint typecheck build bench models models-data models-fixtures docs clean
@@ -74,7 +75,6 @@ models: models-data
 	/usr/bin/python3 models/training/train.py --data $(MODELS_DATA)/train --classes $(DRUGS) \
 	  --out models/drugs --size 320 --minutes $(TRAIN_MINUTES) --threads 1 --seed 2 > $(MODELS_DATA)/drugs.log 2>&1; \
 	wait
-	rm -f models/prohibited/checkpoint.pt models/drugs/checkpoint.pt
 
 models-fixtures:
 	/usr/bin/python3 models/fixtures/make_models.py

@@ -151,6 +151,48 @@ export const ERRORS = {
     message: 'MQTT broker is unreachable',
     fix: 'check `mqtt.url`, credentials and the network; alerts wait in the outbox meanwhile',
   },
+
+  // Streams (adapters/rtsp).
+  STREAM_UNREACHABLE: {
+    status: 504,
+    message: 'camera stream is unreachable',
+    fix: 'check the host and port in the stream URL (RTSP is usually port 554), that the camera is powered and on this network, and that no firewall blocks it; the gateway keeps retrying',
+  },
+  STREAM_NOT_FOUND: {
+    status: 502,
+    message: 'camera has no stream at this path',
+    fix: 'correct the path in `cameras[].rtsp.url` (see the camera manual), or configure the camera by `onvif` so the path is asked from the camera',
+  },
+  STREAM_AUTH: {
+    status: 502,
+    message: 'camera refused the stream credentials',
+    fix: 'check the user name and password in the stream URL (percent-encode special characters) and that the user may view streams',
+  },
+  STREAM_STALLED: {
+    status: 504,
+    message: 'camera stream stalled',
+    fix: 'the camera stopped sending frames while connected: check its load, the network between it and the gateway, and its client limit; with `udp` transport try `tcp`',
+  },
+  STREAM_DISCONNECTED: {
+    status: 502,
+    message: 'camera stream disconnected',
+    fix: 'the camera ended the stream (reboot, session limit, network drop); the gateway reconnects by itself, so a repeating message points at the camera or the network',
+  },
+  STREAM_CORRUPT: {
+    status: 502,
+    message: 'camera stream cannot be decoded',
+    fix: 'use an H.264, H.265 or MJPEG stream; on a lossy network use `tcp` transport; update the camera firmware if it persists',
+  },
+  STREAM_SLOW: {
+    status: 502,
+    message: 'camera delivers fewer frames than configured',
+    fix: 'lower the analysis frame rate, raise the camera frame rate, or check bandwidth and gateway CPU',
+  },
+  FFMPEG_UNAVAILABLE: {
+    status: 500,
+    message: 'ffmpeg cannot be started',
+    fix: 'install ffmpeg (`apt-get install ffmpeg`) so that `ffmpeg` is on the PATH of the gateway',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
