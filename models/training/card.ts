@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     training: {
       data: `parcelguard synth --count ${train.images} --seed 1001`,
       seed: train.seed,
-      minutes: train.minutes,
+      minutes: (train.totalMinutes as number | undefined) ?? train.minutes,
       steps: train.steps,
       imagesSeen: train.imagesSeen,
       batch: train.batch,

@@ -48,7 +48,12 @@ async function main(): Promise<void> {
     const out = join(values.out, kind);
     mkdirSync(join(out, 'images'), { recursive: true });
     mkdirSync(join(out, 'labels'), { recursive: true });
-    copyFileSync(join(values.data, 'data.yaml'), join(out, 'data.yaml'));
+    // data.yaml names its image root in `path:`; the copy must point at the degraded images, not the originals.
+    const yaml = readFileSync(join(values.data, 'data.yaml'), 'utf8').replace(
+      /^path:.*$/m,
+      `path: ${JSON.stringify(out)}`,
+    );
+    writeFileSync(join(out, 'data.yaml'), yaml);
     for (const [i, f] of files.entries()) {
       const stem = f.replace(/\.[^.]+$/, '');
       const degraded = await degrade(readFileSync(join(values.data, 'images', f)), kind, i + 1);
