@@ -236,10 +236,8 @@ export async function startSiteOnBroker(level = 'warn') {
   };
 }
 
-/** A 24-bit bottom-up BMP of the given RGB image, as many X-ray machines export (sharp cannot write BMP). */
-export async function bmpOf(jpeg: Buffer): Promise<Buffer> {
-  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const { width: w, height: h } = info;
+/** A 24-bit bottom-up BMP (BGR rows padded to 4 bytes) of raw RGB pixels: how many X-ray machines export. */
+export function bmpFromRgb(rgb: Buffer, w: number, h: number): Buffer {
   const row = Math.ceil((w * 3) / 4) * 4;
   const out = Buffer.alloc(54 + row * h);
   out.write('BM', 0);
@@ -254,10 +252,16 @@ export async function bmpOf(jpeg: Buffer): Promise<Buffer> {
     for (let x = 0; x < w; x++) {
       const s = (y * w + x) * 3;
       const d = 54 + (h - 1 - y) * row + x * 3;
-      out[d] = data[s + 2]!;
-      out[d + 1] = data[s + 1]!;
-      out[d + 2] = data[s]!;
+      out[d] = rgb[s + 2]!;
+      out[d + 1] = rgb[s + 1]!;
+      out[d + 2] = rgb[s]!;
     }
   }
   return out;
+}
+
+/** The BMP a machine would export for this JPEG (sharp cannot write BMP). */
+export async function bmpOf(jpeg: Buffer): Promise<Buffer> {
+  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return bmpFromRgb(data, info.width, info.height);
 }

@@ -2,27 +2,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeBmp } from '../../../adapters/xray/bmp.js';
 import { isPgError } from '../../../config/shared/errors.js';
 import { BmpDecoder } from '../../../gateway/pipeline/bmp-decoder.js';
+import { bmpFromRgb } from '../../support/site.js';
 
-/** A 24-bit bottom-up BMP with a gradient, so pixel order mistakes show. */
+/** A gradient BMP, so pixel-order mistakes show. */
 function bmp(w: number, h: number): Buffer {
-  const row = Math.ceil((w * 3) / 4) * 4;
-  const buf = Buffer.alloc(54 + row * h);
-  buf.write('BM', 0);
-  buf.writeUInt32LE(buf.length, 2);
-  buf.writeUInt32LE(54, 10);
-  buf.writeUInt32LE(40, 14);
-  buf.writeInt32LE(w, 18);
-  buf.writeInt32LE(h, 22);
-  buf.writeUInt16LE(1, 26);
-  buf.writeUInt16LE(24, 28);
+  const rgb = Buffer.alloc(w * h * 3);
   for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const o = 54 + y * row + x * 3;
-      buf[o] = x % 256;
-      buf[o + 1] = y % 256;
-      buf[o + 2] = (x + y) % 256;
-    }
-  return buf;
+    for (let x = 0; x < w; x++) rgb.set([(x + y) % 256, y % 256, x % 256], (y * w + x) * 3);
+  return bmpFromRgb(rgb, w, h);
 }
 
 describe('BMP decoding in a worker thread', () => {
