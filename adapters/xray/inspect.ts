@@ -12,14 +12,7 @@ import { decodeName, SAFE_OPEN_FLAGS } from './files.js';
 
 export type ImageFormat = 'jpeg' | 'png' | 'bmp' | 'tiff';
 
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg',
-  '.jpeg',
-  '.png',
-  '.bmp',
-  '.tif',
-  '.tiff',
-]);
+export { XRAY_IMAGE_EXTENSIONS as IMAGE_EXTENSIONS } from '../../config/shared/types.js';
 
 export const EXT_OF_FORMAT: Record<ImageFormat, string> = {
   jpeg: '.jpg',

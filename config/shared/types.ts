@@ -1,6 +1,16 @@
 /** Domain types shared by adapters, models and the gateway. Plain data only: they cross worker and wire boundaries. */
 
 export type Category = 'prohibited' | 'drug';
+
+/** File extensions an X-ray machine's image export may have (JPEG, PNG, BMP, TIFF), lower case. */
+export const XRAY_IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.bmp',
+  '.tif',
+  '.tiff',
+]);
 export type Severity = 'red' | 'yellow';
 
 /** [x1, y1, x2, y2] in source-image pixels (top-left origin, x2/y2 exclusive edges as floats). */

@@ -76,7 +76,7 @@ export class Scheduler implements Component {
     const free = this.d.maxInFlight - this.inFlight.size;
     if (free <= 0) return;
     const now = Date.now();
-    const candidates = this.d.store.scans.nextQueued(0, this.d.maxInFlight * 2 + this.retryAfter.size);
+    const candidates = this.d.store.scans.oldestQueued(this.d.maxInFlight * 2 + this.retryAfter.size);
     let started = 0;
     for (const scan of candidates) {
       if (started >= free) break;

@@ -116,7 +116,7 @@ export class ScanRepo {
       setState: db.prepare('UPDATE scans SET state = ? WHERE id = ?'),
       get: db.prepare('SELECT * FROM scans WHERE id = ?'),
       byState: db.prepare('SELECT * FROM scans WHERE state = ? ORDER BY seq LIMIT ?'),
-      nextQueued: db.prepare(`SELECT * FROM scans WHERE state = 'queued' AND seq > ? ORDER BY seq LIMIT ?`),
+      oldestQueued: db.prepare(`SELECT * FROM scans WHERE state = 'queued' ORDER BY seq LIMIT ?`),
       countState: db.prepare('SELECT count(*) AS n FROM scans WHERE state = ?'),
       finish: db.prepare(
         `UPDATE scans SET state = 'done', decision = @decision, detections = @detections, models = @models,
@@ -169,8 +169,9 @@ export class ScanRepo {
     return (this.q.byState.all(state, limit) as Row[]).map(toRecord);
   }
 
-  nextQueued(afterSeq: number, limit: number): ScanRecord[] {
-    return (this.q.nextQueued.all(afterSeq, limit) as Row[]).map(toRecord);
+  /** Arrival order: the scheduler screens the oldest waiting scans first. */
+  oldestQueued(limit: number): ScanRecord[] {
+    return (this.q.oldestQueued.all(limit) as Row[]).map(toRecord);
   }
 
   count(state?: ScanState): number {

@@ -4,6 +4,7 @@ import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { errorMessage } from '../../config/shared/errors.js';
 import type { Box } from '../../config/shared/types.js';
+import { XRAY_IMAGE_EXTENSIONS } from '../../config/shared/types.js';
 
 /**
  * Reads a YOLO-format dataset the way Ultralytics does, so a site can score a model on the same
@@ -18,15 +19,8 @@ export class EvalUsageError extends Error {
   override readonly name = 'EvalUsageError';
 }
 
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg',
-  '.jpeg',
-  '.png',
-  '.bmp',
-  '.tif',
-  '.tiff',
-  '.webp',
-]);
+/** What the gateway accepts, plus WebP: public datasets (Roboflow exports) often ship it, and sharp reads it. */
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([...XRAY_IMAGE_EXTENSIONS, '.webp']);
 /** Looked up, in order, when --split is not given. Evaluating on `train` is allowed but says so. */
 export const SPLIT_ORDER = ['val', 'test', 'train'] as const;
 
