@@ -7,6 +7,7 @@ import {
   type AlertEnd,
   type AlertNew,
   type AlertUpdate,
+  type DeviceEvent,
   type DeviceStatusMessage,
   ROOT,
   type SiteStatus,
@@ -98,6 +99,51 @@ const deviceStatus: DeviceStatusMessage = {
   lastSeenAt: '2026-11-22T09:43:12.501Z',
 };
 
+const CLIP_FROM = '2026-11-22T10:14:53.000Z';
+const alertClips: AlertUpdate = {
+  type: 'update',
+  schema: ALERT_SCHEMA_ID,
+  id: ALERT_ID,
+  site: SITE,
+  category: 'prohibited',
+  at: '2026-11-22T10:15:16.204Z',
+  evidence: {
+    clip: `/api/v1/alerts/${ALERT_ID}/clips/cam-l4.mp4`,
+    clips: [
+      {
+        camera: 'cam-l4',
+        clip: `/api/v1/alerts/${ALERT_ID}/clips/cam-l4.mp4`,
+        snapshot: `/api/v1/alerts/${ALERT_ID}/clips/cam-l4.jpg`,
+        from: CLIP_FROM,
+        to: '2026-11-22T10:15:13.000Z',
+        reason: null,
+      },
+    ],
+  },
+};
+
+const cameraStatus: DeviceStatusMessage = {
+  id: 'cam-l4',
+  kind: 'camera',
+  state: 'online',
+  reason: null,
+  since: '2026-11-22T06:00:03.000Z',
+  lastSeenAt: '2026-11-22T10:15:02.500Z',
+  stream: { fps: 2, targetFps: 2, frames: 30412, dropped: 3, reconnects: 1 },
+  tamper: [],
+};
+
+const tamperEvent: DeviceEvent = {
+  type: 'tamper',
+  id: '01JD3N0A1B2C3D4E5F6G7H8J9K',
+  site: SITE,
+  device: 'cam-dock',
+  condition: 'covered',
+  state: 'start',
+  at: '2026-11-22T10:31:07.000Z',
+  details: { mean: 41.2, stddev: 2.1 },
+};
+
 /** Examples per topic, each with a title; all are validated against the topic's schema. */
 export const EXAMPLES: Record<TopicKey, Array<{ title: string; topic: string; payload: unknown }>> = {
   status: [{ title: 'online', topic: `${ROOT}/${SITE}/status`, payload: siteStatus }],
@@ -107,6 +153,7 @@ export const EXAMPLES: Record<TopicKey, Array<{ title: string; topic: string; pa
       topic: `${ROOT}/${SITE}/devices/xr-04/status`,
       payload: deviceStatus,
     },
+    { title: 'a camera', topic: `${ROOT}/${SITE}/devices/cam-l4/status`, payload: cameraStatus },
   ],
   alert: [
     { title: '`new`', topic: `${ROOT}/${SITE}/alerts/prohibited`, payload: alertNew },
@@ -115,7 +162,22 @@ export const EXAMPLES: Record<TopicKey, Array<{ title: string; topic: string; pa
       topic: `${ROOT}/${SITE}/alerts/prohibited`,
       payload: alertUpdate,
     },
+    {
+      title: '`update` (evidence clips from linked cameras)',
+      topic: `${ROOT}/${SITE}/alerts/prohibited`,
+      payload: alertClips,
+    },
     { title: '`end`', topic: `${ROOT}/${SITE}/alerts/prohibited`, payload: alertEnd },
+  ],
+  deviceEvent: [
+    { title: 'a camera covered', topic: `${ROOT}/${SITE}/devices/cam-dock/events`, payload: tamperEvent },
+  ],
+  tipSet: [
+    {
+      title: 'threat-image projection on',
+      topic: `${ROOT}/${SITE}/devices/xr-05-display/tip/set`,
+      payload: { active: true, by: 'xr-05 controller' },
+    },
   ],
 };
 

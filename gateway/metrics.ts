@@ -11,7 +11,16 @@ export function createMetrics() {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   /** Read at scrape time, so gauges are never stale; the composition root points them at the real sources. */
-  const read = { queueDepth: () => 0, outboxDepth: () => 0 };
+  const read = {
+    queueDepth: () => 0,
+    outboxDepth: () => 0,
+    cameras: (): CameraReading[] => [],
+  };
+  const perCamera = (key: keyof Omit<CameraReading, 'id'>) =>
+    function (this: Gauge<'camera'>) {
+      this.reset();
+      for (const c of read.cameras()) this.set({ camera: c.id }, c[key]);
+    };
   const m = {
     read,
     registry,
@@ -71,6 +80,46 @@ export function createMetrics() {
       labelNames: ['device', 'kind'],
       registers: [registry],
     }),
+    cameraFps: new Gauge({
+      name: 'parcelguard_camera_fps',
+      help: 'frames per second received for analysis, measured over the last window',
+      labelNames: ['camera'],
+      registers: [registry],
+      collect: perCamera('fps'),
+    }),
+    cameraFrames: new Gauge({
+      name: 'parcelguard_camera_frames',
+      help: 'frames received for analysis since start',
+      labelNames: ['camera'],
+      registers: [registry],
+      collect: perCamera('frames'),
+    }),
+    cameraDropped: new Gauge({
+      name: 'parcelguard_camera_dropped_frames',
+      help: 'frames dropped since start because analysis was still busy with an earlier one',
+      labelNames: ['camera'],
+      registers: [registry],
+      collect: perCamera('dropped'),
+    }),
+    cameraReconnects: new Gauge({
+      name: 'parcelguard_camera_reconnects',
+      help: 'stream reconnections since start',
+      labelNames: ['camera'],
+      registers: [registry],
+      collect: perCamera('reconnects'),
+    }),
+    tamperEvents: new Counter({
+      name: 'parcelguard_tamper_events_total',
+      help: 'camera tamper conditions that started (black, frozen, covered)',
+      labelNames: ['camera', 'condition'],
+      registers: [registry],
+    }),
+    displayAlerts: new Counter({
+      name: 'parcelguard_display_alerts_total',
+      help: 'display-capture alerts raised, and tracks muted during threat-image projection',
+      labelNames: ['camera', 'outcome'],
+      registers: [registry],
+    }),
     close() {
       loop.disable();
     },
@@ -79,3 +128,11 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+export interface CameraReading {
+  id: string;
+  fps: number;
+  frames: number;
+  dropped: number;
+  reconnects: number;
+}

@@ -41,6 +41,20 @@ export interface LinkStatus {
 
 export type LinkListener = (status: LinkStatus) => void;
 
+/** An inbound message. The payload is untrusted: the handler validates it before acting on it. */
+export type InboundHandler = (topic: string, payload: Buffer) => void;
+
+/** MQTT filter matching (`+` one level, `#` the rest), for dispatching inbound messages. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
 interface Pending {
   startedAt: number;
   reject: (err: Error) => void;
@@ -68,6 +82,7 @@ export class MqttLink implements Component {
   private readonly listeners = new Set<LinkListener>();
   private readonly pending = new Set<Pending>();
   private readonly devices = new Map<string, DeviceStatusMessage>();
+  private readonly inbound = new Map<string, InboundHandler>();
   private readonly log: Logger;
   private readonly clientId: string;
   private readonly minMs: number;
@@ -122,6 +137,7 @@ export class MqttLink implements Component {
       if (!this.connected) this.setState('offline', this.lastError);
     });
     client.on('reconnect', () => this.onReconnectAttempt());
+    client.on('message', (topic, payload) => this.dispatch(topic, payload));
     await firstOutcome;
     if (!this.connected) {
       this.log.warn(
@@ -177,6 +193,26 @@ export class MqttLink implements Component {
   /** The broker as a device, for /readyz and the device-status topic. */
   deviceStatus(): DeviceStatus {
     return { id: 'broker', kind: 'broker', ...this.current, lastSeenAt: this.lastConnectedAt };
+  }
+
+  /**
+   * Listens to an inbound topic filter at QoS 1. The session is clean, so the filters are subscribed
+   * again on every connection; register before start().
+   */
+  subscribe(filter: string, handler: InboundHandler): void {
+    this.inbound.set(filter, handler);
+  }
+
+  private dispatch(topic: string, payload: Buffer): void {
+    for (const [filter, handler] of this.inbound) {
+      if (!topicMatches(filter, topic)) continue;
+      try {
+        handler(topic, payload);
+      } catch (err) {
+        // A bad command must not take the link down; the handler's author logs the details.
+        this.log.warn({ topic, err: errorMessage(err) }, 'inbound message handler failed');
+      }
+    }
   }
 
   /** Listens to state changes; returns the unsubscribe function. */
@@ -266,6 +302,11 @@ export class MqttLink implements Component {
       },
     );
     for (const status of this.devices.values()) void this.sendDevice(status);
+    if (this.inbound.size > 0 && this.client) {
+      this.client.subscribe([...this.inbound.keys()], { qos: 1 }, (err) => {
+        if (err) this.log.warn({ err: errorMessage(err) }, 'subscribing to gateway commands failed');
+      });
+    }
     this.setState('online', null);
   }
 

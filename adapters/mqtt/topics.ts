@@ -46,6 +46,15 @@ const alertBase = {
   category: category.describe('topic category: prohibited when any prohibited item is present, else drug'),
 };
 
+export const clipRefSchema = z.object({
+  camera: z.string().describe('camera id'),
+  clip: z.string().nullable().describe('HTTP path of the MP4 clip, null when no video covers the time'),
+  snapshot: z.string().nullable().describe('HTTP path of the JPEG snapshot at the alert time'),
+  from: isoTime,
+  to: isoTime,
+  reason: z.string().nullable().describe('why the clip is missing, when it is'),
+});
+
 export const alertNewSchema = z.object({
   type: z.literal('new'),
   ...alertBase,
@@ -65,7 +74,12 @@ export const alertNewSchema = z.object({
     items: z.array(alertItemSchema).min(1),
   }),
   operator: operatorSchema.nullable(),
-  evidence: z.object({ annotated: z.string().nullable(), clip: z.string().nullable() }),
+  evidence: z.object({
+    annotated: z.string().nullable(),
+    clip: z.string().nullable(),
+    crop: z.string().nullable().optional().describe('display capture: the annotated crop around the threat'),
+    clips: z.array(clipRefSchema).optional().describe('video clips of linked cameras, once cut'),
+  }),
 });
 
 export const alertUpdateSchema = z.object({
@@ -74,8 +88,16 @@ export const alertUpdateSchema = z.object({
   at: isoTime,
   operator: operatorSchema.optional(),
   evidence: z
-    .object({ annotated: z.string().nullable().optional(), clip: z.string().nullable().optional() })
+    .object({
+      annotated: z.string().nullable().optional(),
+      clip: z.string().nullable().optional().describe("the first linked camera's clip"),
+      clips: z.array(clipRefSchema).optional().describe('one entry per camera linked to the source'),
+    })
     .optional(),
+  items: z
+    .array(alertItemSchema)
+    .optional()
+    .describe('display capture: the items as seen in the best frame so far'),
 });
 
 export const alertEndSchema = z.object({
@@ -97,6 +119,8 @@ export const siteStatusSchema = z.object({
   version: z.string().describe('gateway software version'),
 });
 
+const tamperCondition = z.enum(['black', 'frozen', 'covered']);
+
 export const deviceStatusSchema = z.object({
   id: z.string(),
   kind: z.enum(['xray', 'camera', 'broker', 'model']),
@@ -104,6 +128,34 @@ export const deviceStatusSchema = z.object({
   reason: z.string().nullable(),
   since: isoTime,
   lastSeenAt: isoTime.nullable(),
+  stream: z
+    .object({
+      fps: z.number().describe('frames per second measured over the last window'),
+      targetFps: z.number(),
+      frames: z.number().int(),
+      dropped: z.number().int().describe('frames dropped because analysis was busy'),
+      reconnects: z.number().int(),
+    })
+    .optional()
+    .describe('cameras only'),
+  tamper: z.array(tamperCondition).optional().describe('scene cameras: tamper conditions now present'),
+  tip: z.boolean().optional().describe('xray-display cameras: alerts muted for threat-image projection'),
+});
+
+export const deviceEventSchema = z.object({
+  type: z.literal('tamper'),
+  id: z.string().describe('event id (ULID)'),
+  site: z.string(),
+  device: z.string(),
+  condition: tamperCondition,
+  state: z.enum(['start', 'end']),
+  at: isoTime,
+  details: z.record(z.string(), z.number()).describe('the measurements behind the verdict'),
+});
+
+export const tipCommandSchema = z.object({
+  active: z.boolean().describe('true while the machine runs threat-image projection'),
+  by: z.string().max(100).optional().describe('who or what set it (operator, machine integration)'),
 });
 
 export type AlertItem = z.infer<typeof alertItemSchema>;
@@ -113,6 +165,9 @@ export type AlertEnd = z.infer<typeof alertEndSchema>;
 export type AlertMessage = z.infer<typeof alertMessageSchema>;
 export type SiteStatus = z.infer<typeof siteStatusSchema>;
 export type DeviceStatusMessage = z.infer<typeof deviceStatusSchema>;
+export type DeviceEvent = z.infer<typeof deviceEventSchema>;
+export type TipCommand = z.infer<typeof tipCommandSchema>;
+export type ClipRef = z.infer<typeof clipRefSchema>;
 
 export interface TopicSpec<S extends z.ZodType> {
   /** Pattern with {placeholders}, for the documentation. */
@@ -150,12 +205,34 @@ export const TOPICS = {
     describe:
       'alert lifecycle (new → update → end), at least once, idempotent by `id`, never retained; an alert with items of both categories is published on both topics',
   },
+  deviceEvent: {
+    pattern: `${ROOT}/{site}/devices/{device}/events`,
+    qos: 1,
+    retain: false,
+    direction: 'out',
+    schema: deviceEventSchema,
+    describe:
+      'device alerts (camera tamper: black, frozen, covered), start and end, at least once via the outbox',
+  },
+  tipSet: {
+    pattern: `${ROOT}/{site}/devices/{device}/tip/set`,
+    qos: 1,
+    retain: false,
+    direction: 'in',
+    schema: tipCommandSchema,
+    describe:
+      'to the gateway: mute (`active: true`) or unmute display-capture alerts of an xray-display camera while its machine runs threat-image projection; the state shows in the device status',
+  },
 } as const satisfies Record<string, TopicSpec<z.ZodType>>;
 
 export const topics = {
   status: (site: string) => `${ROOT}/${site}/status`,
   deviceStatus: (site: string, device: string) => `${ROOT}/${site}/devices/${device}/status`,
   alert: (site: string, cat: 'prohibited' | 'drug') => `${ROOT}/${site}/alerts/${cat}`,
+  deviceEvent: (site: string, device: string) => `${ROOT}/${site}/devices/${device}/events`,
+  tipSet: (site: string, device: string) => `${ROOT}/${site}/devices/${device}/tip/set`,
+  /** What the gateway subscribes to: every device's TIP command. */
+  allTipSet: (site: string) => `${ROOT}/${site}/devices/+/tip/set`,
   /** Subscription filters for consumers such as `parcelguard watch`. */
   allAlerts: (site: string) => `${ROOT}/${site}/alerts/+`,
   everything: (site: string) => `${ROOT}/${site}/#`,

@@ -193,6 +193,42 @@ export const ERRORS = {
     message: 'ffmpeg cannot be started',
     fix: 'install ffmpeg (`apt-get install ffmpeg`) so that `ffmpeg` is on the PATH of the gateway',
   },
+
+  CAMERA_UNKNOWN: {
+    status: 404,
+    message: 'no such camera',
+    fix: 'use a camera id from the `cameras` section of the config (GET /api/v1/cameras lists them)',
+  },
+  CAMERA_NO_FRAME: {
+    status: 503,
+    message: 'camera has no current picture',
+    fix: 'the camera is offline or still connecting; see its status (GET /api/v1/cameras) and its reason',
+  },
+  LIVE_VIEW_LIMIT: {
+    status: 429,
+    message: 'too many live views open',
+    fix: 'close another live view, or use snapshots; each live view costs the gateway CPU',
+  },
+  RECORDER_FAILED: {
+    status: 502,
+    message: 'evidence recorder cannot record the camera stream',
+    fix: 'check the camera (its status and reason) and that the data disk is writable and not full',
+  },
+  CLIP_UNAVAILABLE: {
+    status: 404,
+    message: 'no recorded video covers the requested time',
+    fix: 'the camera was offline or the ring buffer had already rotated; check the camera status around that time',
+  },
+  EVIDENCE_QUOTA: {
+    status: 507,
+    message: 'video evidence has reached its disk quota',
+    fix: 'raise `evidence.quotaMb`, shorten `record.ringSeconds`, or close old alerts so their clips can expire',
+  },
+  TIP_UNKNOWN_DEVICE: {
+    status: 404,
+    message: 'threat-image projection can only be set on an xray-display camera',
+    fix: 'use the id of a camera with `role: xray-display`',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

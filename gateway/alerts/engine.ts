@@ -1,7 +1,13 @@
 import { copyFile, link, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
-import { ALERT_SCHEMA_ID, type AlertNew, alertNewSchema, topics } from '../../adapters/mqtt/topics.js';
+import {
+  ALERT_SCHEMA_ID,
+  type AlertItem,
+  type AlertNew,
+  alertNewSchema,
+  topics,
+} from '../../adapters/mqtt/topics.js';
 import type { Logger } from '../../config/shared/log.js';
 import type { Detection } from '../../config/shared/types.js';
 import type { DataLayout } from '../scans/layout.js';
@@ -45,6 +51,18 @@ async function keepOriginal(from: string, to: string): Promise<void> {
     if (code !== 'EXDEV' && code !== 'EPERM') throw err;
     await copyFile(from, to);
   }
+}
+
+/** Items as the contract carries them: scores to 3 decimals, boxes to 0.1 px. */
+export function alertItems(items: readonly Detection[]): AlertItem[] {
+  return items.map((d) => ({
+    label: d.label,
+    category: d.category,
+    score: Math.round(d.score * 1000) / 1000,
+    view: d.view,
+    box: d.box.map((c) => Math.round(c * 10) / 10) as [number, number, number, number],
+    model: d.model,
+  }));
 }
 
 export const viewUrl = (scanId: string, view: string) => `/api/v1/scans/${scanId}/views/${view}`;
@@ -144,14 +162,7 @@ export class AlertEngine {
       machine: {
         decision: 'ALARM',
         models: s.models,
-        items: decision.items.map((d) => ({
-          label: d.label,
-          category: d.category,
-          score: Math.round(d.score * 1000) / 1000,
-          view: d.view,
-          box: d.box.map((c) => Math.round(c * 10) / 10) as [number, number, number, number],
-          model: d.model,
-        })),
+        items: alertItems(decision.items),
       },
       operator: null,
       evidence: { annotated: annotatedUrl(id), clip: null },

@@ -85,6 +85,15 @@ export async function alertRoutes(
     return sendFile(reply, join(layout.evidenceOf(a.scanId), 'annotated.jpg'), '.jpg');
   });
 
+  // Display-capture alerts also keep an annotated crop around the threat.
+  app.get('/api/v1/alerts/:id/crop.jpg', async (req, reply) => {
+    const p = auth.authorize(req, { roles: READ_ALERTS });
+    const { id } = parse(idParam, req.params);
+    const a = store.alerts.get(id);
+    if (!a?.message.evidence.crop || !visible(p, a)) throw new PgError('NOT_FOUND', 'no crop for this alert');
+    return sendFile(reply, join(layout.evidenceOf(a.scanId), 'crop.jpg'), '.jpg');
+  });
+
   const scanView = (s: ScanRecord) => ({
     id: s.id,
     source: s.sourceId,

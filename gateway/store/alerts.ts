@@ -61,6 +61,7 @@ export class AlertRepo {
            AND seq < @before ORDER BY seq DESC LIMIT @limit`,
       ),
       count: db.prepare('SELECT count(*) AS n FROM alerts'),
+      setMessage: db.prepare('UPDATE alerts SET message = ? WHERE id = ?'),
     };
   }
 
@@ -94,6 +95,11 @@ export class AlertRepo {
 
   count(): number {
     return (this.q.count.get() as { n: number }).n;
+  }
+
+  /** The stored alert as it stands after its updates (evidence clips, a better frame); in a transaction. */
+  setMessage(id: string, msg: AlertNew): void {
+    this.q.setMessage.run(JSON.stringify(msg), id);
   }
 }
 

@@ -1,5 +1,10 @@
 import { afterEach, expect, it } from 'vitest';
-import { type MqttConfig, MqttLink, type MqttLinkOptions } from '../../../adapters/mqtt/link.js';
+import {
+  type MqttConfig,
+  MqttLink,
+  type MqttLinkOptions,
+  topicMatches,
+} from '../../../adapters/mqtt/link.js';
 import { siteStatusSchema, topics } from '../../../adapters/mqtt/topics.js';
 import { isPgError } from '../../../config/shared/errors.js';
 import type { Logger } from '../../../config/shared/log.js';
@@ -122,6 +127,46 @@ describeWithMosquitto('MqttLink against a real mosquitto', () => {
     expect(states(sub)).toEqual(['online', 'offline', 'online']);
   });
 
+  it('delivers inbound commands to their handler, and subscribes again after a reconnect', async () => {
+    const proxy = await tcpProxy(broker().port);
+    proxies.push(proxy);
+    const got: string[] = [];
+    const link = new MqttLink({
+      url: proxy.url,
+      mqtt: baseMqtt,
+      site: SITE,
+      version: '9.9.9',
+      log: captureLogger('warn').log,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 300,
+    });
+    links.push(link);
+    link.subscribe(topics.allTipSet(SITE), (topic, payload) => got.push(`${topic} ${payload.toString()}`));
+    link.subscribe(`${topics.allTipSet(SITE)}/never`, () => {
+      throw new Error('a filter that does not match must not be called');
+    });
+    await link.start(new AbortController().signal);
+    const sender = await subscribe(broker().url, [`${topics.allTipSet(SITE)}/echo`]);
+    subs.push(sender);
+    const send = (n: number) =>
+      sender.client.publishAsync(topics.tipSet(SITE, 'disp-1'), JSON.stringify({ active: n === 1 }), {
+        qos: 1,
+      });
+    await sleep(200); // the SUBACK races the first publish otherwise
+    await send(1);
+    await waitFor(() => got.length === 1, 5000, 'first command');
+    proxy.dropAll();
+    await waitFor(() => link.state() === 'offline', 5000, 'link dropped');
+    await waitFor(() => link.state() === 'online', 5000, 'link back');
+    await sleep(200);
+    await send(2);
+    await waitFor(() => got.length === 2, 5000, 'command after reconnect');
+    expect(got).toEqual([
+      `${topics.tipSet(SITE, 'disp-1')} {"active":true}`,
+      `${topics.tipSet(SITE, 'disp-1')} {"active":false}`,
+    ]);
+  });
+
   it('keeps the latest device status and republishes it, retained, after a reconnect', async () => {
     const proxy = await tcpProxy(broker().port);
     proxies.push(proxy);
@@ -176,4 +221,16 @@ describeWithMosquitto('MqttLink against a real mosquitto', () => {
     await waitFor(() => link.state() === 'online', 5000, 'online after the broker started');
     await link.publish('pg-test/x', 'x', { qos: 1, retain: false });
   });
+});
+
+it('matches MQTT topic filters as brokers do', () => {
+  expect(topicMatches('a/+/c', 'a/b/c')).toBe(true);
+  expect(topicMatches('a/+/c', 'a/b/c/d')).toBe(false);
+  expect(topicMatches('a/+', 'a')).toBe(false);
+  expect(topicMatches('a/#', 'a/b/c')).toBe(true);
+  expect(topicMatches('a/b', 'a/b')).toBe(true);
+  expect(topicMatches('a/b', 'a/c')).toBe(false);
+  expect(topicMatches('parcelguard/v1/s/devices/+/tip/set', 'parcelguard/v1/s/devices/d1/tip/set')).toBe(
+    true,
+  );
 });
