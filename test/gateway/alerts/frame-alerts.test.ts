@@ -174,7 +174,7 @@ describe('AlertUpdater', () => {
       site: 's1',
       store,
       log: pino({ level: 'silent' }),
-      onCommitted: () => {},
+      onCommitted: () => undefined,
     });
     const ref = (camera: string, clip: string | null) => ({
       camera,
