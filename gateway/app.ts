@@ -10,7 +10,12 @@ import { type Component, Lifecycle } from '../config/shared/lifecycle.js';
 import { componentLogger, createLogger, type Logger } from '../config/shared/log.js';
 import { createOnnxDetector } from '../models/detector.js';
 import { AlertEngine } from './alerts/engine.js';
+import { FrameAlerts } from './alerts/frame-alerts.js';
 import { LabelPolicy } from './alerts/rules.js';
+import { AlertUpdater } from './alerts/updates.js';
+import { Cameras } from './cameras/cameras.js';
+import { buildCameraParts } from './cameras/parts.js';
+import { cameraStatusRoutes } from './cameras/status-routes.js';
 import { HttpComponent } from './http/component.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { OutboxPublisher } from './outbox/publisher.js';
@@ -56,6 +61,7 @@ export class Gateway {
   readonly scheduler: Scheduler;
   readonly intake: DurableIntake;
   readonly http: HttpComponent;
+  readonly cameras: Cameras;
   private readonly broker: EmbeddedBroker | null;
   private readonly lifecycle: Lifecycle;
   private readonly components: Component[];
@@ -119,10 +125,17 @@ export class Gateway {
       },
       child('settler'),
     );
+    const policy = new LabelPolicy(cfg.models);
+    const updater = new AlertUpdater({
+      site: cfg.site.id,
+      store: this.store,
+      log: child('alerts'),
+      onCommitted: () => this.publisher.notify(),
+    });
     const engine = new AlertEngine({
       site: cfg.site.id,
       sources: new Map(cfg.xray.map((x) => [x.id, { name: x.name }])),
-      policy: new LabelPolicy(cfg.models),
+      policy,
       store: this.store,
       layout,
       jpegQuality: cfg.evidence.jpegQuality,
@@ -173,6 +186,40 @@ export class Gateway {
         minFreeBytes: 512 * 2 ** 20,
       },
     });
+    const frameAlerts = new FrameAlerts({
+      site: cfg.site.id,
+      cameras: new Map(cfg.cameras.map((c) => [c.id, { name: c.name }])),
+      policy,
+      store: this.store,
+      layout,
+      updater,
+      jpegQuality: cfg.evidence.jpegQuality,
+      log: child('display'),
+      onCommitted: (alert) => {
+        this.metrics.alerts.inc({ category: alert.category, severity: alert.severity });
+        this.publisher.notify();
+      },
+    });
+    this.cameras = new Cameras({
+      site: cfg.site.id,
+      cameras: cfg.cameras,
+      parts: (camera, events) =>
+        buildCameraParts(camera, {
+          config: cfg,
+          detector,
+          policy,
+          frameAlerts,
+          metrics: this.metrics,
+          events,
+          log: child('cameras'),
+        }),
+      link: this.link,
+      store: this.store,
+      metrics: this.metrics,
+      log: child('cameras'),
+      onQueued: () => this.publisher.notify(),
+    });
+    this.http.app.register(cameraStatusRoutes, { cameras: this.cameras, auth: this.http.auth });
     this.metrics.read.outboxDepth = () => this.publisher.depth();
     this.metrics.read.queueDepth = () => this.scheduler.queueDepth();
     const housekeeper = new Housekeeper({
@@ -195,6 +242,7 @@ export class Gateway {
       this.publisher,
       this.http,
       ...sources,
+      this.cameras,
     ];
   }
 

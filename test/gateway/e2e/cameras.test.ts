@@ -1,0 +1,126 @@
+/**
+ * Cameras wired into a whole gateway: a real GStreamer RTSP server, the real reader, the gateway's
+ * embedded broker. The camera's status reaches MQTT (retained, with stream figures), the API and
+ * /metrics, follows the camera going away and coming back, and never shows its password.
+ */
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { deviceStatusSchema, topics } from '../../../adapters/mqtt/topics.js';
+import { Gateway } from '../../../gateway/app.js';
+import { type Subscriber, subscribe } from '../../adapters/mqtt/helpers.js';
+import { describeWithRtsp, type RtspTestServer, startRtspServer } from '../../support/rtsp-server.js';
+import { ADMIN_TOKEN, makeSite, type TestSite, waitFor } from '../../support/site.js';
+
+const CREDS = { username: 'viewer', password: 's3cr3t-Pa55' };
+
+describeWithRtsp('cameras in the gateway', () => {
+  let server: RtspTestServer;
+  let site: TestSite;
+  let gateway: Gateway;
+  let sub: Subscriber;
+
+  beforeAll(async () => {
+    server = await startRtspServer({ auth: CREDS, width: 320, height: 240, fps: 10 });
+    site = makeSite({
+      overrides: {
+        cameras: [
+          {
+            id: 'cam-1',
+            name: 'Line 1 belt',
+            rtsp: { url: server.url('h264', CREDS) },
+            linkedTo: ['xr-1'],
+            stream: { fps: 4, width: 160, height: 120, timeoutMs: 2000 },
+            record: { enabled: false },
+          },
+        ],
+      },
+    });
+    gateway = new Gateway({ config: site.config, log: pino({ level: 'silent' }) });
+    await gateway.start();
+    sub = await subscribe(gateway.brokerUrl(), [topics.deviceStatus('test-site', 'cam-1')]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await sub?.end();
+    await gateway?.stop();
+    await server?.cleanup();
+    site?.cleanup();
+  });
+
+  const statuses = () => sub.messages.map((m) => deviceStatusSchema.parse(JSON.parse(m.payload)));
+  const get = (url: string) =>
+    gateway.server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+
+  it('reports the camera online on MQTT (retained, with stream figures), the API and /metrics', async () => {
+    await sub.until(() => statuses().some((s) => s.state === 'online'), 15_000, 'camera online');
+    await waitFor(
+      'frames counted',
+      () => (gateway.cameras.get('cam-1').status().stream?.frames ?? 0) >= 3,
+      10_000,
+    );
+    const res = await get('/api/v1/cameras');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain(CREDS.password);
+    const cams = res.json() as {
+      cameras: Array<{
+        id: string;
+        status: { state: string; stream: { targetFps: number } };
+        source: { rtsp: string };
+      }>;
+    };
+    expect(cams.cameras).toHaveLength(1);
+    expect(cams.cameras[0]).toMatchObject({
+      id: 'cam-1',
+      status: { state: 'online', stream: { targetFps: 4 } },
+    });
+    expect(cams.cameras[0]!.source.rtsp).toMatch(/^rtsp:\/\/\*\*\*@127\.0\.0\.1:\d+\/h264$/);
+    const metrics = await get('/metrics');
+    expect(metrics.body).toMatch(/parcelguard_device_state\{device="cam-1",kind="camera"\} 2/);
+    expect(metrics.body).toMatch(/parcelguard_camera_frames\{camera="cam-1"\} [1-9]/);
+    for (const m of sub.messages) expect(m.payload).not.toContain(CREDS.password);
+  }, 30_000);
+
+  it('goes offline when the camera dies and online again when it returns', async () => {
+    const before = sub.messages.length;
+    await server.kill();
+    await sub.until(
+      () =>
+        statuses()
+          .slice(before)
+          .some((s) => s.state === 'offline'),
+      10_000,
+      'offline after the server died',
+    );
+    const offline = statuses()
+      .slice(before)
+      .find((s) => s.state === 'offline')!;
+    expect(offline.reason).toBeTruthy();
+    await server.restart();
+    await sub.until(
+      () =>
+        statuses()
+          .slice(before)
+          .some((s, i, all) => s.state === 'online' && all.slice(0, i).some((p) => p.state === 'offline')),
+      20_000,
+      'online again',
+    );
+    expect(gateway.cameras.get('cam-1').status().stream?.reconnects).toBeGreaterThanOrEqual(1);
+  }, 40_000);
+
+  it('refuses TIP on a scene camera and unknown cameras with clear errors', async () => {
+    const put = (id: string) =>
+      gateway.server.inject({
+        method: 'PUT',
+        url: `/api/v1/cameras/${id}/tip`,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        payload: { active: true },
+      });
+    const scene = await put('cam-1');
+    expect(scene.statusCode).toBe(404);
+    expect(scene.json()).toMatchObject({ error: { code: 'PG_TIP_UNKNOWN_DEVICE' } });
+    expect((await get('/api/v1/cameras/nope')).json()).toMatchObject({
+      error: { code: 'PG_CAMERA_UNKNOWN' },
+    });
+    expect((await gateway.server.inject({ method: 'GET', url: '/api/v1/cameras' })).statusCode).toBe(401);
+  });
+});
