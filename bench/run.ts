@@ -4,10 +4,10 @@
  * file arrival to PUBACK at half the saturated rate; event-loop lag; peak RSS.
  * Writes bench/results/latest.json. Quiet the machine first: figures are only comparable within a run.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -22,6 +22,7 @@ import { letterbox } from '../models/preprocess/letterbox.js';
 import { encodeJpeg, generateScan } from '../models/synth/index.js';
 import { startBenchBroker } from './broker.js';
 import { cpuDelta, threadCpu } from './threads.js';
+import { videoBench } from './video.js';
 
 const REPO = join(import.meta.dirname, '..');
 
@@ -32,6 +33,9 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1' },
     'bare-seconds': { type: 'string', default: '8' },
     model: { type: 'string', default: 'models/prohibited/model.onnx' },
+    /** `images`, `video` or both (default). */
+    only: { type: 'string' },
+    'video-streams': { type: 'string', default: '1,2,4,8,12,16,24,32' },
   },
 });
 const N = Number(args.images);
@@ -163,7 +167,33 @@ function benchConfig(dir: string, mqttUrl: string | undefined, threshold: number
   ).config;
 }
 
+async function video() {
+  const steps = args['video-streams']!.split(',').map(Number);
+  const result = await videoBench({ steps, log });
+  log(
+    `video: per analysed stream ${result.perStream.cpuPercent} % CPU, ${result.perStream.memoryMb} MB (gateway RSS growth + ffmpeg PSS); ` +
+      `sustained ${result.maxSustainedStreams} streams${result.limit ? ` (limit: ${result.limit})` : ''}`,
+  );
+  return result;
+}
+
+function save(result: Record<string, unknown>) {
+  const path = join(REPO, 'bench/results/latest.json');
+  mkdirSync(dirname(path), { recursive: true });
+  // A section run alone keeps the other section's last figures.
+  const previous = existsSync(path)
+    ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)
+    : {};
+  const merged = { ...previous, ...result };
+  writeFileSync(path, `${JSON.stringify(merged, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+}
+
 async function main() {
+  if (args.only === 'video') {
+    save({ video: await video() });
+    return;
+  }
   const root = mkdtempSync(join(tmpdir(), 'pg-bench-'));
   const staging = join(root, 'staging');
   mkdirSync(staging, { recursive: true });
@@ -300,9 +330,7 @@ async function main() {
       at: new Date().toISOString(),
     },
   };
-  mkdirSync(join(REPO, 'bench/results'), { recursive: true });
-  writeFileSync(join(REPO, 'bench/results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result, null, 2));
+  save(args.only === 'images' ? result : { ...result, video: await video() });
   if (!process.env.BENCH_KEEP) rmSync(root, { recursive: true, force: true });
   else log(`kept ${root}`);
 }

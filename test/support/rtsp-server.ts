@@ -40,6 +40,8 @@ export interface RtspServerOptions {
   width?: number;
   height?: number;
   fps?: number;
+  /** One encoder per mount for all clients (benchmarks); default one per client. */
+  shared?: boolean;
   /** Every mount requires Basic authentication with these. */
   auth?: { username: string; password: string };
 }
@@ -89,6 +91,7 @@ export async function startRtspServer(opts: RtspServerOptions = {}): Promise<Rts
     args.push('--width', String(opts.width ?? 320), '--height', String(opts.height ?? 240));
     args.push('--fps', String(opts.fps ?? 10));
     if (opts.auth) args.push('--auth', `${opts.auth.username}:${opts.auth.password}`);
+    if (opts.shared) args.push('--shared');
     const proc = spawn(SYSTEM_PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     live.add(proc);

@@ -3,9 +3,10 @@
 
 Serves two live test streams on 127.0.0.1: /h264 (x264, zero latency) and /mjpeg (JPEG over RTP).
 Prints "READY <port>" on stdout once it listens, so a caller can ask for port 0 and learn the port.
-Each stream has its own encoder per client (not shared), so one client's fate never affects another.
+Each stream has its own encoder per client (not shared), so one client's fate never affects another;
+--shared gives all clients one encoder, as a benchmark with many readers of one camera needs.
 
-    rtsp_server.py --port 0 --width 320 --height 240 --fps 10 [--auth user:password]
+    rtsp_server.py --port 0 --width 320 --height 240 --fps 10 [--auth user:password] [--shared]
     rtsp_server.py --check     # exits 0 when gst-rtsp-server and the encoders are importable
 """
 
@@ -70,6 +71,9 @@ def main():
     parser.add_argument("--fps", type=int, default=10)
     parser.add_argument("--auth", default=None, help="user:password required by every mount (Basic)")
     parser.add_argument("--check", action="store_true")
+    parser.add_argument(
+        "--shared", action="store_true", help="one encoder for all clients (benchmarks: the camera's cost stays flat)"
+    )
     args = parser.parse_args()
 
     GLib, Gst, GstRtspServer = load_gst()
@@ -84,7 +88,7 @@ def main():
     for path, line in launch_lines(args.width, args.height, args.fps).items():
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(line)
-        factory.set_shared(False)
+        factory.set_shared(args.shared)
         if role is not None:
             factory.add_role_from_structure(role)
         mounts.add_factory(path, factory)
