@@ -35,11 +35,20 @@ describe('config examples', () => {
       expect(config.models.length).toBeGreaterThan(0);
     });
   }
-  it('centre.yaml has 4 machines (one dual-view) and 6 cameras; outlet.yaml 1 and 2', () => {
+  it('centre.yaml has 4 machines (one dual-view), a display-captured fifth and 7 cameras; outlet.yaml 1 and 2', () => {
     const centre = loadConfigFile(join(dir, 'centre.yaml'), {}).config;
     expect(centre.xray).toHaveLength(4);
     expect(centre.xray.filter((x) => x.views.length === 2)).toHaveLength(1);
-    expect(centre.cameras).toHaveLength(6);
+    expect(centre.cameras).toHaveLength(7);
+    const display = centre.cameras.find((c) => c.role === 'xray-display');
+    expect(display?.display.roi).toEqual({ x: 0, y: 0.08, width: 1, height: 0.8 });
+    expect(centre.cameras.find((c) => c.id === 'cam-l5')?.linkedTo).toEqual([display?.id]);
+    // Defaults filled in for a camera that sets none.
+    expect(centre.cameras[0]).toMatchObject({
+      stream: { fps: 2, width: 640, height: 360, transport: 'tcp', timeoutMs: 5000 },
+      record: { enabled: true, ringSeconds: 120, segmentSeconds: 2, preSeconds: 10, postSeconds: 10 },
+      tamper: { enabled: true },
+    });
     const outlet = loadConfigFile(join(dir, 'outlet.yaml'), {}).config;
     expect([outlet.xray.length, outlet.cameras.length]).toEqual([1, 2]);
   });
@@ -120,6 +129,25 @@ describe('config rejects, listing every problem with its path', () => {
       'a camera linked to an unknown machine',
       (c) => (c.cameras = [{ id: 'c1', name: 'c', rtsp: { url: 'rtsp://h/s' }, linkedTo: ['xr-9'] }]),
       ['cameras[0].linkedTo[0]: unknown X-ray machine'],
+    ],
+    [
+      'a display camera without models, a region outside the picture, a ring shorter than the pre-roll',
+      (c) =>
+        (c.cameras = [
+          {
+            id: 'd1',
+            name: 'd',
+            role: 'xray-display',
+            rtsp: { url: 'rtsp://h/s' },
+            display: { roi: { x: 0.5, y: 0, width: 0.7, height: 1 } },
+            record: { ringSeconds: 10, preSeconds: 30 },
+          },
+        ]),
+      [
+        'cameras[0].models: an xray-display camera needs `models`',
+        'cameras[0].display.roi: region must lie inside the picture',
+        'cameras[0].record: ringSeconds must cover preSeconds',
+      ],
     ],
     [
       'an unhashed token',
