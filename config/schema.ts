@@ -365,6 +365,20 @@ export const configSchema = z
           .describe("days to keep an alert's video clip after the alert is closed"),
       })
       .prefault({}),
+    liveView: z
+      .strictObject({
+        maxCameras: z
+          .number()
+          .int()
+          .min(0)
+          .max(64)
+          .default(4)
+          .describe('cameras watched live at once (each costs one ffmpeg); 0 turns MJPEG live view off'),
+        fps: z.number().positive().max(25).default(5),
+        maxWidth: z.number().int().min(160).max(3840).default(960),
+      })
+      .prefault({})
+      .describe('remote live view (MJPEG), started on demand and stopped when nobody watches'),
     models: z.array(modelSchema).min(1),
     xray: z.array(xraySchema).default([]),
     cameras: z.array(cameraSchema).default([]),

@@ -13,9 +13,11 @@ import { AlertEngine } from './alerts/engine.js';
 import { FrameAlerts } from './alerts/frame-alerts.js';
 import { LabelPolicy } from './alerts/rules.js';
 import { AlertUpdater } from './alerts/updates.js';
+import { cameraRoutes } from './cameras/camera-routes.js';
 import { Cameras } from './cameras/cameras.js';
+import { LiveView } from './cameras/live-view.js';
 import { buildCameraParts } from './cameras/parts.js';
-import { cameraStatusRoutes } from './cameras/status-routes.js';
+import { cameraStatusRoutes, VIEW_CAMERAS } from './cameras/status-routes.js';
 import { HttpComponent } from './http/component.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { OutboxPublisher } from './outbox/publisher.js';
@@ -220,6 +222,27 @@ export class Gateway {
       onQueued: () => this.publisher.notify(),
     });
     this.http.app.register(cameraStatusRoutes, { cameras: this.cameras, auth: this.http.auth });
+    const liveView = new LiveView({ ...cfg.liveView, log: child('live-view') });
+    const cameras = this.cameras;
+    this.http.app.register(cameraRoutes, {
+      authorize: (req) => {
+        this.http.auth.authorize(req, { roles: VIEW_CAMERAS });
+      },
+      lookup: (id) => {
+        const unit = cameras.list().find((u) => u.id === id);
+        if (!unit) return undefined;
+        const c = unit.config;
+        return {
+          id,
+          name: c.name,
+          streamUrl: () => unit.streamUrl(),
+          transport: c.stream.transport,
+          timeoutMs: c.stream.timeoutMs,
+          snapshot: (signal) => unit.snapshot(signal),
+        };
+      },
+      liveView,
+    });
     this.metrics.read.outboxDepth = () => this.publisher.depth();
     this.metrics.read.queueDepth = () => this.scheduler.queueDepth();
     const housekeeper = new Housekeeper({
@@ -240,6 +263,8 @@ export class Gateway {
       settler,
       this.scheduler,
       this.publisher,
+      // Before HTTP, so it stops after it: open MJPEG responses end first, then their ffmpegs.
+      liveView,
       this.http,
       ...sources,
       this.cameras,

@@ -13,8 +13,8 @@ import type { CameraConfig } from '../../config/schema.js';
 import { errorMessage, isPgError } from '../../config/shared/errors.js';
 import type { Component } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
-
-export type TamperCondition = 'black' | 'frozen' | 'covered';
+import { CameraSnapshot } from './snapshot.js';
+import type { TamperCondition } from './tamper.js';
 
 /** Scene cameras: watches frames for a black, frozen or covered picture. */
 export interface TamperPort {
@@ -64,10 +64,22 @@ export class CameraUnit implements Component {
   private readonly abort = new AbortController();
   private pre: { reason: string; since: string } = { reason: 'not started', since: new Date().toISOString() };
   private lastSent = '';
+  private readonly snap: CameraSnapshot;
 
   constructor(private readonly o: CameraUnitOptions) {
     this.id = o.camera.id;
     this.name = `camera:${o.camera.id}`;
+    this.snap = new CameraSnapshot({
+      id: o.camera.id,
+      latestFrame: () => this.last,
+      onvif: () => this.onvif,
+      log: o.log,
+    });
+  }
+
+  /** The camera's current JPEG: its own ONVIF snapshot, else the newest analysis frame. */
+  snapshot(signal?: AbortSignal): Promise<Buffer> {
+    return this.snap.snapshot(signal);
   }
 
   get config(): CameraConfig {

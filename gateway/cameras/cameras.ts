@@ -19,7 +19,8 @@ import type { Logger } from '../../config/shared/log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { reportDevice } from '../xray-sources.js';
-import { type CameraParts, CameraUnit, type TamperCondition } from './camera-unit.js';
+import { type CameraParts, CameraUnit } from './camera-unit.js';
+import type { TamperCondition } from './tamper.js';
 
 export interface TamperEventInput {
   condition: TamperCondition;

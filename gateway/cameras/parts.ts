@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { DetectorPort } from '../pipeline/screen.js';
 import type { CameraParts } from './camera-unit.js';
 import type { TamperEventInput } from './cameras.js';
+import { TamperDetector } from './tamper.js';
 
 export interface PartsDeps {
   config: Readonly<Config>;
@@ -21,6 +22,12 @@ export interface PartsDeps {
   log: Logger;
 }
 
-export function buildCameraParts(_camera: CameraConfig, _d: PartsDeps): CameraParts {
-  return {};
+export function buildCameraParts(camera: CameraConfig, d: PartsDeps): CameraParts {
+  const parts: CameraParts = {};
+  const log = d.log.child({ camera: camera.id });
+  // An operator display is a static UI around a scrolling image: it is "frozen" between parcels.
+  if (camera.role === 'scene' && camera.tamper.enabled) {
+    parts.tamper = new TamperDetector({ id: camera.id, settings: camera.tamper, onEvent: d.events, log });
+  }
+  return parts;
 }

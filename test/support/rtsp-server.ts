@@ -33,7 +33,7 @@ export function describeWithRtsp(name: string, fn: () => void): void {
   describe.skipIf(rtspSkipReason !== null)(title, fn);
 }
 
-export type RtspPath = 'h264' | 'mjpeg';
+export type RtspPath = 'h264' | 'mjpeg' | 'black';
 
 export interface RtspServerOptions {
   port?: number;

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A GStreamer RTSP server for the RTSP reader tests (run by /usr/bin/python3: Debian's python3-gi).
 
-Serves two live test streams on 127.0.0.1: /h264 (x264, zero latency) and /mjpeg (JPEG over RTP).
+Serves live test streams on 127.0.0.1: /h264 (x264, zero latency), /mjpeg (JPEG over RTP) and /black
+(H.264 of a black picture, for tamper tests).
 Prints "READY <port>" on stdout once it listens, so a caller can ask for port 0 and learn the port.
 Each stream has its own encoder per client (not shared), so one client's fate never affects another;
 --shared gives all clients one encoder, as a benchmark with many readers of one camera needs.
@@ -41,7 +42,11 @@ def check(Gst):
 def launch_lines(width, height, fps):
     caps = "video/x-raw,width={},height={},framerate={}/1".format(width, height, fps)
     src = "videotestsrc is-live=true pattern=ball ! " + caps + " ! videoconvert"
+    black = "videotestsrc is-live=true pattern=black ! " + caps + " ! videoconvert"
     return {
+        # A camera with its lens taped over (tamper tests).
+        "/black": "( {} ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={} "
+        "! rtph264pay name=pay0 pt=96 config-interval=1 )".format(black, fps),
         # key-int-max = fps: a new client waits at most a second for a key frame.
         "/h264": "( {} ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={} "
         "! rtph264pay name=pay0 pt=96 config-interval=1 )".format(src, fps),

@@ -4,8 +4,9 @@
  * /metrics, follows the camera going away and coming back, and never shows its password.
  */
 import { pino } from 'pino';
+import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deviceStatusSchema, topics } from '../../../adapters/mqtt/topics.js';
+import { deviceEventSchema, deviceStatusSchema, topics } from '../../../adapters/mqtt/topics.js';
 import { Gateway } from '../../../gateway/app.js';
 import { type Subscriber, subscribe } from '../../adapters/mqtt/helpers.js';
 import { describeWithRtsp, type RtspTestServer, startRtspServer } from '../../support/rtsp-server.js';
@@ -32,12 +33,24 @@ describeWithRtsp('cameras in the gateway', () => {
             stream: { fps: 4, width: 160, height: 120, timeoutMs: 2000 },
             record: { enabled: false },
           },
+          {
+            id: 'cam-taped',
+            name: 'Dock (lens taped over)',
+            rtsp: { url: server.url('black', CREDS) },
+            stream: { fps: 4, width: 160, height: 120, timeoutMs: 2000 },
+            tamper: { holdSeconds: 1 },
+            record: { enabled: false },
+          },
         ],
       },
     });
     gateway = new Gateway({ config: site.config, log: pino({ level: 'silent' }) });
     await gateway.start();
-    sub = await subscribe(gateway.brokerUrl(), [topics.deviceStatus('test-site', 'cam-1')]);
+    sub = await subscribe(gateway.brokerUrl(), [
+      topics.deviceStatus('test-site', 'cam-1'),
+      topics.deviceStatus('test-site', 'cam-taped'),
+      topics.deviceEvent('test-site', 'cam-taped'),
+    ]);
   }, 30_000);
 
   afterAll(async () => {
@@ -47,7 +60,10 @@ describeWithRtsp('cameras in the gateway', () => {
     site?.cleanup();
   });
 
-  const statuses = () => sub.messages.map((m) => deviceStatusSchema.parse(JSON.parse(m.payload)));
+  const statuses = (id = 'cam-1') =>
+    sub.messages
+      .filter((m) => m.topic === topics.deviceStatus('test-site', id))
+      .map((m) => deviceStatusSchema.parse(JSON.parse(m.payload)));
   const get = (url: string) =>
     gateway.server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
@@ -68,7 +84,7 @@ describeWithRtsp('cameras in the gateway', () => {
         source: { rtsp: string };
       }>;
     };
-    expect(cams.cameras).toHaveLength(1);
+    expect(cams.cameras).toHaveLength(2);
     expect(cams.cameras[0]).toMatchObject({
       id: 'cam-1',
       status: { state: 'online', stream: { targetFps: 4 } },
@@ -80,8 +96,37 @@ describeWithRtsp('cameras in the gateway', () => {
     for (const m of sub.messages) expect(m.payload).not.toContain(CREDS.password);
   }, 30_000);
 
+  it('serves a current snapshot of the camera, from its newest frame', async () => {
+    const res = await get('/api/v1/cameras/cam-1/snapshot.jpg');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/jpeg');
+    const meta = await sharp(res.rawPayload).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 160, 120]);
+  });
+
+  it('reports a taped-over lens as a tamper event (through the outbox) and a degraded camera', async () => {
+    await sub.until(
+      () => sub.messages.some((m) => m.topic === topics.deviceEvent('test-site', 'cam-taped')),
+      20_000,
+      'tamper event',
+    );
+    const event = deviceEventSchema.parse(
+      JSON.parse(sub.messages.find((m) => m.topic.endsWith('/cam-taped/events'))!.payload),
+    );
+    expect(event).toMatchObject({ type: 'tamper', device: 'cam-taped', condition: 'black', state: 'start' });
+    expect(event.details.mean).toBeLessThan(20);
+    await sub.until(
+      () => statuses('cam-taped').some((s) => s.state === 'degraded' && s.tamper?.includes('black')),
+      5000,
+      'degraded status with the tamper condition',
+    );
+    expect(statuses('cam-1').every((s) => (s.tamper ?? []).length === 0)).toBe(true);
+    const metrics = await get('/metrics');
+    expect(metrics.body).toMatch(/parcelguard_tamper_events_total\{camera="cam-taped",condition="black"\} 1/);
+  }, 30_000);
+
   it('goes offline when the camera dies and online again when it returns', async () => {
-    const before = sub.messages.length;
+    const before = statuses().length;
     await server.kill();
     await sub.until(
       () =>
