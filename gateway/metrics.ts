@@ -116,8 +116,8 @@ export function createMetrics() {
     }),
     displayAlerts: new Counter({
       name: 'parcelguard_display_alerts_total',
-      help: 'display-capture alerts raised, and tracks muted during threat-image projection',
-      labelNames: ['camera', 'outcome'],
+      help: 'display-capture alerts raised (one per tracked threat; muted ones show in GET /api/v1/cameras)',
+      labelNames: ['camera'],
       registers: [registry],
     }),
     close() {

@@ -23,10 +23,12 @@ export interface TamperPort {
 }
 
 /** xray-display cameras: screens frames and raises display-capture alerts. */
-export interface DisplayPort {
+export interface DisplayPort extends Component {
   consume(frame: VideoFrame): Promise<void>;
   setTip(active: boolean, by?: string): void;
   tip(): boolean;
+  /** What the API shows: frames screened, tracks, alerts raised and muted, belt speed. */
+  counters(): object;
 }
 
 /** The evidence ring buffer of one camera. */
@@ -102,7 +104,13 @@ export class CameraUnit implements Component {
     this.abort.abort();
     await this.resolving;
     await this.reader?.stop();
+    // After the reader: the screener finishes the frame in hand and ends its tracks.
+    await this.o.parts.display?.stop();
     await this.recorder?.stop();
+  }
+
+  displayCounters(): object | null {
+    return this.o.parts.display?.counters() ?? null;
   }
 
   /** The newest analysis frame, for snapshots when the camera has no snapshot URI of its own. */
@@ -244,6 +252,7 @@ export class CameraUnit implements Component {
     });
     this.reader.onStatus(() => this.publish());
     if (this.o.parts.recorder) this.recorder = this.o.parts.recorder(url);
+    await this.o.parts.display?.start(this.abort.signal);
     await this.reader.start(this.abort.signal);
     await this.recorder?.start(this.abort.signal);
     this.publish(true);

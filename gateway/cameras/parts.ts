@@ -6,6 +6,7 @@ import type { CameraConfig, Config } from '../../config/schema.js';
 import type { Logger } from '../../config/shared/log.js';
 import type { FrameAlerts } from '../alerts/frame-alerts.js';
 import type { LabelPolicy } from '../alerts/rules.js';
+import { DisplayScreener } from '../display/screener.js';
 import type { Metrics } from '../metrics.js';
 import type { DetectorPort } from '../pipeline/screen.js';
 import type { CameraParts } from './camera-unit.js';
@@ -28,6 +29,26 @@ export function buildCameraParts(camera: CameraConfig, d: PartsDeps): CameraPart
   // An operator display is a static UI around a scrolling image: it is "frozen" between parcels.
   if (camera.role === 'scene' && camera.tamper.enabled) {
     parts.tamper = new TamperDetector({ id: camera.id, settings: camera.tamper, onEvent: d.events, log });
+  }
+  if (camera.role === 'xray-display') {
+    const raised = d.metrics.displayAlerts.labels({ camera: camera.id });
+    parts.display = new DisplayScreener({
+      cameraId: camera.id,
+      models: camera.models,
+      display: camera.display,
+      detector: d.detector,
+      policy: d.policy,
+      sink: {
+        raise: async (a) => {
+          const id = await d.frameAlerts.raise(a);
+          raised.inc();
+          return id;
+        },
+        improve: (id, a) => d.frameAlerts.improve(id, a),
+      },
+      log,
+      observeInference: (ms) => d.metrics.inferenceMs.observe({ source: camera.id }, ms),
+    });
   }
   return parts;
 }

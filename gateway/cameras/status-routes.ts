@@ -37,6 +37,7 @@ export function cameraView(u: CameraUnit) {
     stream: url ? redactUrl(url) : null,
     status: u.status(),
     recorder: u.recorderStatus(),
+    display: u.displayCounters(),
     links: {
       snapshot: `/api/v1/cameras/${c.id}/snapshot.jpg`,
       mjpeg: `/api/v1/cameras/${c.id}/live.mjpeg`,

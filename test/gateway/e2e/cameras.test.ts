@@ -41,6 +41,15 @@ describeWithRtsp('cameras in the gateway', () => {
             tamper: { holdSeconds: 1 },
             record: { enabled: false },
           },
+          {
+            id: 'disp-1',
+            name: 'Line 2 operator display',
+            role: 'xray-display',
+            rtsp: { url: server.url('h264', CREDS) },
+            models: ['probe'],
+            stream: { fps: 4, width: 160, height: 120, timeoutMs: 2000 },
+            display: { roi: { x: 0.1, y: 0.1, width: 0.8, height: 0.8 } },
+          },
         ],
       },
     });
@@ -50,6 +59,7 @@ describeWithRtsp('cameras in the gateway', () => {
       topics.deviceStatus('test-site', 'cam-1'),
       topics.deviceStatus('test-site', 'cam-taped'),
       topics.deviceEvent('test-site', 'cam-taped'),
+      topics.deviceStatus('test-site', 'disp-1'),
     ]);
   }, 30_000);
 
@@ -84,7 +94,7 @@ describeWithRtsp('cameras in the gateway', () => {
         source: { rtsp: string };
       }>;
     };
-    expect(cams.cameras).toHaveLength(2);
+    expect(cams.cameras).toHaveLength(3);
     expect(cams.cameras[0]).toMatchObject({
       id: 'cam-1',
       status: { state: 'online', stream: { targetFps: 4 } },
@@ -151,6 +161,34 @@ describeWithRtsp('cameras in the gateway', () => {
     );
     expect(gateway.cameras.get('cam-1').status().stream?.reconnects).toBeGreaterThanOrEqual(1);
   }, 40_000);
+
+  it('screens an xray-display camera and mutes it for TIP over HTTP and MQTT', async () => {
+    const display = () =>
+      (get('/api/v1/cameras/disp-1') as Promise<{ json(): unknown }>).then(
+        (r) => (r.json() as { display: { frames: number; tip: boolean } }).display,
+      );
+    await waitFor('display frames screened', async () => (await display()).frames >= 3, 15_000);
+    const put = await gateway.server.inject({
+      method: 'PUT',
+      url: '/api/v1/cameras/disp-1/tip',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      payload: { active: true },
+    });
+    expect(put.json()).toEqual({ id: 'disp-1', tip: true });
+    await sub.until(() => statuses('disp-1').at(-1)?.tip === true, 5000, 'tip on in the device status');
+    expect((await display()).tip).toBe(true);
+    await sub.client.publishAsync(topics.tipSet('test-site', 'disp-1'), JSON.stringify({ active: false }), {
+      qos: 1,
+    });
+    await sub.until(() => statuses('disp-1').at(-1)?.tip === false, 5000, 'tip off over MQTT');
+    // Garbage on the command topic is logged and ignored; the gateway stays up.
+    await sub.client.publishAsync(topics.tipSet('test-site', 'disp-1'), 'not json', { qos: 1 });
+    await sub.client.publishAsync(topics.tipSet('test-site', 'cam-1'), JSON.stringify({ active: true }), {
+      qos: 1,
+    });
+    expect((await get('/healthz')).statusCode).toBe(200);
+    expect(gateway.cameras.get('cam-1').tip()).toBeUndefined();
+  }, 30_000);
 
   it('refuses TIP on a scene camera and unknown cameras with clear errors', async () => {
     const put = (id: string) =>
