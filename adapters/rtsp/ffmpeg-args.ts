@@ -94,6 +94,11 @@ export function buildFfmpegArgs(a: FfmpegReaderArgs): string[] {
     // RTSP's socket timeout is in microseconds (ffmpeg >= 5; older versions called it -stimeout).
     '-timeout',
     String(Math.round(a.timeoutMs * 1000)),
+    // No frame-rate probe: ffmpeg otherwise buffers ~2 s of a fresh stream to guess the rate, then
+    // delivers it in one burst that the newest-wins hand-off mostly drops (measured: first picture
+    // after ~3 s instead of ~1 s). The fps filter below sets the rate anyway.
+    '-fpsprobesize',
+    '0',
     // Set up the video track only: no audio RTP session the gateway would have to receive and discard.
     '-allowed_media_types',
     'video',
