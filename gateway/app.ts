@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
 import { MqttLink } from '../adapters/mqtt/link.js';
+import type { AlertNew } from '../adapters/mqtt/topics.js';
 import { Quarantine } from '../adapters/xray/quarantine.js';
 import type { Config } from '../config/schema.js';
 import { type Component, Lifecycle } from '../config/shared/lifecycle.js';
@@ -18,6 +19,7 @@ import { Cameras } from './cameras/cameras.js';
 import { LiveView } from './cameras/live-view.js';
 import { buildCameraParts } from './cameras/parts.js';
 import { cameraStatusRoutes, VIEW_CAMERAS } from './cameras/status-routes.js';
+import { SiteEvidence } from './evidence/site-evidence.js';
 import { HttpComponent } from './http/component.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { OutboxPublisher } from './outbox/publisher.js';
@@ -134,6 +136,19 @@ export class Gateway {
       log: child('alerts'),
       onCommitted: () => this.publisher.notify(),
     });
+    const evidence = new SiteEvidence({
+      config: cfg,
+      store: this.store,
+      updater,
+      log: child('evidence'),
+      streamUrl: (id) => this.cameras.get(id).streamUrl(),
+    });
+    const requestClips = (alert: AlertNew) => {
+      // Never rejects: onAlert reports a camera it cannot ask as an alert update with the reason.
+      evidence
+        .onAlert(alert)
+        .catch((err: unknown) => this.log.error({ err, alert: alert.id }, 'clip requests failed'));
+    };
     const engine = new AlertEngine({
       site: cfg.site.id,
       sources: new Map(cfg.xray.map((x) => [x.id, { name: x.name }])),
@@ -146,6 +161,7 @@ export class Gateway {
         if (!alert) return;
         this.metrics.alerts.inc({ category: alert.category, severity: alert.severity });
         this.publisher.notify();
+        requestClips(alert);
       },
     });
     const bmp = new BmpDecoder();
@@ -200,6 +216,7 @@ export class Gateway {
       onCommitted: (alert) => {
         this.metrics.alerts.inc({ category: alert.category, severity: alert.severity });
         this.publisher.notify();
+        requestClips(alert);
       },
     });
     this.cameras = new Cameras({
@@ -207,6 +224,7 @@ export class Gateway {
       cameras: cfg.cameras,
       parts: (camera, events) =>
         buildCameraParts(camera, {
+          evidence,
           config: cfg,
           detector,
           policy,
@@ -222,6 +240,7 @@ export class Gateway {
       onQueued: () => this.publisher.notify(),
     });
     this.http.app.register(cameraStatusRoutes, { cameras: this.cameras, auth: this.http.auth });
+    evidence.routes(this.http.app, this.http.auth);
     const liveView = new LiveView({ ...cfg.liveView, log: child('live-view') });
     const cameras = this.cameras;
     this.http.app.register(cameraRoutes, {
@@ -263,6 +282,8 @@ export class Gateway {
       settler,
       this.scheduler,
       this.publisher,
+      // Clips before the cameras' recorders: resumed requests pin their video before it ages out.
+      ...evidence.components(),
       // Before HTTP, so it stops after it: open MJPEG responses end first, then their ffmpegs.
       liveView,
       this.http,

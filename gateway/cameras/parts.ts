@@ -7,6 +7,7 @@ import type { Logger } from '../../config/shared/log.js';
 import type { FrameAlerts } from '../alerts/frame-alerts.js';
 import type { LabelPolicy } from '../alerts/rules.js';
 import { DisplayScreener } from '../display/screener.js';
+import type { SiteEvidence } from '../evidence/site-evidence.js';
 import type { Metrics } from '../metrics.js';
 import type { DetectorPort } from '../pipeline/screen.js';
 import type { CameraParts } from './camera-unit.js';
@@ -15,6 +16,7 @@ import { TamperDetector } from './tamper.js';
 
 export interface PartsDeps {
   config: Readonly<Config>;
+  evidence: SiteEvidence;
   detector: DetectorPort;
   policy: LabelPolicy;
   frameAlerts: FrameAlerts;
@@ -50,5 +52,6 @@ export function buildCameraParts(camera: CameraConfig, d: PartsDeps): CameraPart
       observeInference: (ms) => d.metrics.inferenceMs.observe({ source: camera.id }, ms),
     });
   }
+  if (d.evidence.records(camera)) parts.recorder = (url) => d.evidence.recorder(camera, url);
   return parts;
 }
