@@ -6,26 +6,16 @@
  * dies on its next write to the broken stdout pipe.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ChildGroup } from './child-group.js';
 import type { ExitFacts, StreamFault } from './faults.js';
 import { scrub } from './faults.js';
 import { FrameAssembler } from './frame-assembler.js';
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  live.add(child);
-}
+const readers = new ChildGroup();
 
 /** ffmpeg processes of this Node process still running (for tests and diagnostics). */
 export function liveFfmpegPids(): number[] {
-  return [...live].flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
+  return readers.pids();
 }
 
 export interface SessionOptions {
@@ -67,7 +57,7 @@ export class FfmpegSession {
   constructor(private readonly o: SessionOptions) {
     this.assembler = new FrameAssembler(o.frameBytes, o.onFrame);
     this.child = spawn(o.ffmpegPath, [...o.args], { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    track(this.child);
+    readers.track(this.child);
     this.child.stdout?.on('data', (chunk: Buffer) => this.assembler.push(chunk));
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (text: string) => this.onStderr(text));
@@ -78,7 +68,7 @@ export class FfmpegSession {
       const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
         if (this.exited) return;
         this.exited = true;
-        live.delete(this.child);
+        readers.forget(this.child);
         if (this.killTimer) clearTimeout(this.killTimer);
         if (this.partialLine) this.keep(this.partialLine);
         resolve({

@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
+import { ChildGroup } from '../../adapters/rtsp/child-group.js';
 import { classifyExit, scrub, secretsOf } from '../../adapters/rtsp/faults.js';
 import type { RtspTransport } from '../../adapters/rtsp/ffmpeg-args.js';
 import { type ErrorCode, PgError } from '../../config/shared/errors.js';
@@ -59,20 +60,8 @@ export interface LiveViewOptions extends Partial<typeof LIVE_VIEW_DEFAULTS> {
 
 type Resolved = Required<Omit<LiveViewOptions, 'log'>>;
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
 /** A gateway that dies still takes its live-view ffmpegs with it. */
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  live.add(child);
-  child.once('close', () => live.delete(child));
-}
+const liveViews = new ChildGroup();
 
 export function liveViewArgs(camera: LiveCamera, o: Resolved): string[] {
   if (!/^rtsps?:\/\//i.test(camera.url)) {
@@ -185,7 +174,7 @@ class LiveFeed {
     const child = spawn(this.o.ffmpegPath, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.spawned = true;
-    track(child);
+    liveViews.track(child);
     const startedAt = Date.now();
     child.stdout?.on('data', (chunk: Buffer) => {
       try {

@@ -5,24 +5,14 @@
  * SIGTERM, then SIGKILL after a grace. Processes still running when Node exits are SIGKILLed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ChildGroup } from '../../adapters/rtsp/child-group.js';
 import { scrub } from '../../adapters/rtsp/faults.js';
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  live.add(child);
-}
+const evidence = new ChildGroup();
 
 /** Evidence ffmpeg processes of this Node process still running (tests, diagnostics). */
 export function liveEvidencePids(): number[] {
-  return [...live].flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
+  return evidence.pids();
 }
 
 export interface ProcessEnd {
@@ -63,7 +53,7 @@ export class FfmpegProcess {
 
   constructor(private readonly o: FfmpegProcessOptions) {
     this.child = spawn(o.ffmpegPath, [...o.args], { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    track(this.child);
+    evidence.track(this.child);
     this.child.stdout?.setEncoding('utf8');
     this.child.stdout?.on('data', (text: string) => this.onStdout(text));
     this.child.stderr?.setEncoding('utf8');
@@ -75,7 +65,7 @@ export class FfmpegProcess {
       const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
         if (this.exited) return;
         this.exited = true;
-        live.delete(this.child);
+        evidence.forget(this.child);
         if (this.killTimer) clearTimeout(this.killTimer);
         if (this.out) this.emitLine(this.out);
         if (this.err.trim()) this.keep(this.err);
