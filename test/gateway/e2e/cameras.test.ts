@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deviceEventSchema, deviceStatusSchema, topics } from '../../../adapters/mqtt/topics.js';
 import { Gateway } from '../../../gateway/app.js';
 import { type Subscriber, subscribe } from '../../adapters/mqtt/helpers.js';
+import { type FakeOnvif, startFakeOnvif } from '../../support/fake-onvif.js';
 import { describeWithRtsp, type RtspTestServer, startRtspServer } from '../../support/rtsp-server.js';
 import { ADMIN_TOKEN, makeSite, type TestSite, waitFor } from '../../support/site.js';
 
@@ -19,9 +20,18 @@ describeWithRtsp('cameras in the gateway', () => {
   let site: TestSite;
   let gateway: Gateway;
   let sub: Subscriber;
+  let onvif: FakeOnvif;
 
   beforeAll(async () => {
     server = await startRtspServer({ auth: CREDS, width: 320, height: 240, fps: 10 });
+    // The ONVIF device hands out the server's stream; the gateway adds the credentials itself.
+    onvif = await startFakeOnvif({
+      ...CREDS,
+      streamUris: { profile_main: server.url('h264'), profile_sub: server.url('mjpeg') },
+      snapshot: await sharp({ create: { width: 64, height: 48, channels: 3, background: '#0a0' } })
+        .jpeg()
+        .toBuffer(),
+    });
     site = makeSite({
       overrides: {
         cameras: [
@@ -39,6 +49,19 @@ describeWithRtsp('cameras in the gateway', () => {
             rtsp: { url: server.url('black', CREDS) },
             stream: { fps: 4, width: 160, height: 120, timeoutMs: 2000 },
             tamper: { holdSeconds: 1 },
+            record: { enabled: false },
+          },
+          {
+            id: 'cam-onvif',
+            name: 'Door (ONVIF)',
+            onvif: { xaddr: onvif.xaddr, ...CREDS },
+            stream: { fps: 4, width: 160, height: 120, timeoutMs: 2000 },
+            record: { enabled: false },
+          },
+          {
+            id: 'cam-onvif-badpw',
+            name: 'Door (wrong password)',
+            onvif: { xaddr: onvif.xaddr, username: CREDS.username, password: 'wrong' },
             record: { enabled: false },
           },
           {
@@ -60,6 +83,8 @@ describeWithRtsp('cameras in the gateway', () => {
       topics.deviceStatus('test-site', 'cam-taped'),
       topics.deviceEvent('test-site', 'cam-taped'),
       topics.deviceStatus('test-site', 'disp-1'),
+      topics.deviceStatus('test-site', 'cam-onvif'),
+      topics.deviceStatus('test-site', 'cam-onvif-badpw'),
     ]);
   }, 30_000);
 
@@ -67,6 +92,7 @@ describeWithRtsp('cameras in the gateway', () => {
     await sub?.end();
     await gateway?.stop();
     await server?.cleanup();
+    await onvif?.stop();
     site?.cleanup();
   });
 
@@ -94,7 +120,7 @@ describeWithRtsp('cameras in the gateway', () => {
         source: { rtsp: string };
       }>;
     };
-    expect(cams.cameras).toHaveLength(3);
+    expect(cams.cameras).toHaveLength(5);
     expect(cams.cameras[0]).toMatchObject({
       id: 'cam-1',
       status: { state: 'online', stream: { targetFps: 4 } },
@@ -113,6 +139,37 @@ describeWithRtsp('cameras in the gateway', () => {
     const meta = await sharp(res.rawPayload).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 160, 120]);
   });
+
+  it('resolves an ONVIF camera to its best profile, streams it, and serves the snapshot of the device itself', async () => {
+    await sub.until(
+      () => statuses('cam-onvif').some((s) => s.state === 'online'),
+      20_000,
+      'ONVIF camera online',
+    );
+    const cam = (await get('/api/v1/cameras/cam-onvif')).json() as {
+      stream: string;
+      source: { onvif: string };
+    };
+    expect(cam.stream).toMatch(/^rtsp:\/\/\*\*\*@127\.0\.0\.1:\d+\/h264$/); // profile_main, credentials hidden
+    expect(cam.source.onvif).toBe(onvif.xaddr);
+    const snap = await get('/api/v1/cameras/cam-onvif/snapshot.jpg');
+    expect(snap.statusCode).toBe(200);
+    expect((await sharp(snap.rawPayload).metadata()).width).toBe(64); // the device's JPEG, not a frame
+    expect(onvif.snapshotRequests).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
+  it('reports an ONVIF camera with a wrong password offline with the reason, and keeps retrying', async () => {
+    await sub.until(
+      () =>
+        statuses('cam-onvif-badpw').some((s) => s.state === 'offline' && /ONVIF_AUTH/.test(s.reason ?? '')),
+      20_000,
+      'offline with ONVIF_AUTH',
+    );
+    const badCalls = () => onvif.calls.filter((c) => c.auth === 'bad').length;
+    const before = badCalls();
+    await waitFor('a retry', () => badCalls() > before, 10_000);
+    for (const m of sub.messages) expect(m.payload).not.toContain('wrong');
+  }, 40_000);
 
   it('reports a taped-over lens as a tamper event (through the outbox) and a degraded camera', async () => {
     await sub.until(
