@@ -33,7 +33,9 @@ export interface DisplayPort extends Component {
 
 /** The evidence ring buffer of one camera. */
 export interface RecorderPort extends Component {
-  status(): { state: 'online' | 'degraded' | 'offline'; reason: string | null };
+  /** `code` is set when something is wrong (null while starting or stopped). */
+  status(): { state: 'online' | 'degraded' | 'offline'; reason: string | null; code: string | null };
+  onStatus(listener: () => void): () => void;
 }
 
 export interface CameraParts {
@@ -176,6 +178,12 @@ export class CameraUnit implements Component {
           since: this.pre.since,
           lastSeenAt: null,
         };
+    // A camera whose evidence ring fails still streams, but an alert would come without its clip.
+    const rec = this.recorder?.status();
+    if (rec?.code && base.state === 'online') {
+      base.state = 'degraded';
+      base.reason = `evidence recorder: ${rec.reason ?? rec.code}`;
+    }
     if (tamper) {
       base.tamper = tamper;
       // A camera that delivers frames of a covered lens is not doing its job: degraded, with the cause.
@@ -251,7 +259,10 @@ export class CameraUnit implements Component {
       onFrame: (f) => this.onFrame(f),
     });
     this.reader.onStatus(() => this.publish());
-    if (this.o.parts.recorder) this.recorder = this.o.parts.recorder(url);
+    if (this.o.parts.recorder) {
+      this.recorder = this.o.parts.recorder(url);
+      this.recorder.onStatus(() => this.publish());
+    }
     await this.o.parts.display?.start(this.abort.signal);
     await this.reader.start(this.abort.signal);
     await this.recorder?.start(this.abort.signal);
