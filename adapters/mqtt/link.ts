@@ -4,7 +4,14 @@ import type { Config } from '../../config/schema.js';
 import { errorMessage, PgError } from '../../config/shared/errors.js';
 import type { Component, DeviceState, DeviceStatus } from '../../config/shared/lifecycle.js';
 import { type Logger, redactUrl } from '../../config/shared/log.js';
-import { type DeviceStatusMessage, deviceStatusSchema, type SiteStatus, TOPICS, topics } from './topics.js';
+import {
+  type DeviceStatusMessage,
+  deviceStatusSchema,
+  type SiteStatus,
+  TOPICS,
+  topicMatches,
+  topics,
+} from './topics.js';
 
 export type MqttConfig = Config['mqtt'];
 
@@ -43,17 +50,6 @@ export type LinkListener = (status: LinkStatus) => void;
 
 /** An inbound message. The payload is untrusted: the handler validates it before acting on it. */
 export type InboundHandler = (topic: string, payload: Buffer) => void;
-
-/** MQTT filter matching (`+` one level, `#` the rest), for dispatching inbound messages. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
-}
 
 interface Pending {
   startedAt: number;

@@ -237,3 +237,14 @@ export const topics = {
   allAlerts: (site: string) => `${ROOT}/${site}/alerts/+`,
   everything: (site: string) => `${ROOT}/${site}/#`,
 } as const;
+
+/** MQTT filter matching (`+` one level, `#` the rest), for dispatching inbound messages. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}

@@ -1,11 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
-import {
-  type MqttConfig,
-  MqttLink,
-  type MqttLinkOptions,
-  topicMatches,
-} from '../../../adapters/mqtt/link.js';
-import { siteStatusSchema, topics } from '../../../adapters/mqtt/topics.js';
+import { type MqttConfig, MqttLink, type MqttLinkOptions } from '../../../adapters/mqtt/link.js';
+import { siteStatusSchema, topicMatches, topics } from '../../../adapters/mqtt/topics.js';
 import { isPgError } from '../../../config/shared/errors.js';
 import type { Logger } from '../../../config/shared/log.js';
 import { describeWithMosquitto, useMosquitto } from '../../support/mosquitto.js';
