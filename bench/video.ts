@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfig } from '../config/load.js';
+import type { ModelConfig } from '../config/schema.js';
 import { Gateway } from '../gateway/app.js';
 import { startRtspServer } from '../test/support/rtsp-server.js';
 
@@ -38,6 +39,7 @@ export interface VideoStep {
 }
 
 export interface VideoBenchResult {
+  mode: VideoMode;
   input: { width: number; height: number; cameraFps: number; analysisFps: number; codec: 'h264' };
   steps: VideoStep[];
   perStream: { cpuPercent: number; memoryMb: number; ffmpegCpuPercent: number; ffmpegPssMb: number };
@@ -82,7 +84,10 @@ function sample(pid: number): ProcSample {
   }
 }
 
-function benchConfig(dir: string, url: string, n: number) {
+/** `scene`: reader + tamper check per stream; `display`: reader + ROI crop + detector + tracker. */
+export type VideoMode = 'scene' | 'display';
+
+function benchConfig(dir: string, url: string, n: number, mode: VideoMode, model: ModelConfig) {
   return parseConfig(
     {
       version: 1,
@@ -91,35 +96,34 @@ function benchConfig(dir: string, url: string, n: number) {
       log: { level: 'warn' },
       http: { host: '127.0.0.1', port: 0 },
       mqtt: { embedded: { port: 0 } },
-      inference: { workers: 1, intraOpThreads: 1 },
-      models: [
-        {
-          name: 'probe',
-          version: 'bench',
-          path: join(REPO, 'test/fixtures/models/colour_probe.onnx'),
-          input: { width: 64, height: 64 },
-          output: 'yolov8',
-          labels: [
-            { name: 'knife', category: 'prohibited' },
-            { name: 'powder', category: 'drug' },
-          ],
-        },
-      ],
+      inference: { workers: 2, intraOpThreads: 1 },
+      models: [model],
       cameras: Array.from({ length: n }, (_, i) => ({
         id: `cam-${i + 1}`,
         name: `bench camera ${i + 1}`,
         rtsp: { url },
         stream: { fps: 2, width: 640, height: 360 },
         record: { enabled: false },
+        ...(mode === 'display' ? { role: 'xray-display' as const, models: [model.name] } : {}),
       })),
     },
     { baseDir: dir },
   ).config;
 }
 
-async function measure(url: string, n: number, warmMs: number, windowMs: number): Promise<VideoStep> {
+async function measure(
+  url: string,
+  n: number,
+  warmMs: number,
+  windowMs: number,
+  mode: VideoMode,
+  model: ModelConfig,
+): Promise<VideoStep> {
   const dir = mkdtempSync(join(tmpdir(), 'pg-bench-video-'));
-  const gateway = new Gateway({ config: benchConfig(dir, url, n), log: pino({ level: 'warn' }) });
+  const gateway = new Gateway({
+    config: benchConfig(dir, url, n, mode, model),
+    log: pino({ level: 'warn' }),
+  });
   await gateway.start();
   try {
     await sleep(warmMs);
@@ -166,6 +170,9 @@ async function measure(url: string, n: number, warmMs: number, windowMs: number)
 }
 
 export async function videoBench(o: {
+  mode: VideoMode;
+  /** The detector of display mode (and loaded, unused, in scene mode: the gateway needs one). */
+  model: ModelConfig;
   steps: number[];
   warmMs?: number;
   windowMs?: number;
@@ -177,13 +184,13 @@ export async function videoBench(o: {
   let limit: string | null = null;
   try {
     // Zero streams: the gateway's own idle cost, subtracted from the per-stream figures.
-    const idle = await measure(server.url('h264'), 0, 1000, 3000);
+    const idle = await measure(server.url('h264'), 0, 1000, 3000, o.mode, o.model);
     steps.push(idle);
     for (const n of o.steps) {
-      const s = await measure(server.url('h264'), n, o.warmMs ?? 6000, o.windowMs ?? 10_000);
+      const s = await measure(server.url('h264'), n, o.warmMs ?? 6000, o.windowMs ?? 10_000, o.mode, o.model);
       steps.push(s);
       o.log(
-        `video: ${n} stream(s): ${s.fps} fps (min ${s.minFps}), dropped ${s.dropped}, reconnects ${s.reconnects}, ` +
+        `video ${o.mode}: ${n} stream(s): ${s.fps} fps (min ${s.minFps}), dropped ${s.dropped}, reconnects ${s.reconnects}, ` +
           `CPU gateway ${s.cpuGateway} % + ffmpeg ${s.cpuFfmpeg} %, memory ${s.rssGatewayMb} MB RSS + ffmpeg ${s.pssFfmpegMb} MB PSS`,
       );
       if (!s.sustained) {
@@ -201,6 +208,7 @@ export async function videoBench(o: {
   // Per stream from the largest sustained step: the slope over the idle gateway, not one stream's noise.
   const k = top && top.streams > 0 ? top.streams : 1;
   return {
+    mode: o.mode,
     input: { width: 640, height: 360, cameraFps, analysisFps: 2, codec: 'h264' },
     steps,
     perStream: top
