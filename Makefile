@@ -67,14 +67,28 @@ DRUGS := drug-brick,drug-pills,drug-powder
 
 models-data: deps
 	$(PG) synth --out $(MODELS_DATA)/train --count 8000 --seed 1001
+	$(PG) synth --out $(MODELS_DATA)/train-dense --count 8000 --seed 2001 --threat-rate 0.9,0.85
 	$(PG) synth --out $(MODELS_DATA)/heldout --count 600 --seed 9001
+	$(PG) synth --out $(MODELS_DATA)/ci --count 100 --seed 9001
+	node --import tsx models/training/degrade.ts --data $(MODELS_DATA)/heldout --out $(MODELS_DATA)/degraded
 
+# The shipped models' recipe, in two runs: 55 min on the default mix, then 92 min resumed on it plus a
+# threat-dense set (more positives per step) with wider photometric augmentation. Then the cards.
+TRAIN = /usr/bin/python3 models/training/train.py --threads 1
 models: models-data
-	/usr/bin/python3 models/training/train.py --data $(MODELS_DATA)/train --classes $(PROHIBITED) \
-	  --out models/prohibited --size 352 --minutes $(TRAIN_MINUTES) --threads 1 --seed 1 > $(MODELS_DATA)/prohibited.log 2>&1 & \
-	/usr/bin/python3 models/training/train.py --data $(MODELS_DATA)/train --classes $(DRUGS) \
-	  --out models/drugs --size 320 --minutes $(TRAIN_MINUTES) --threads 1 --seed 2 > $(MODELS_DATA)/drugs.log 2>&1; \
-	wait
+	$(TRAIN) --data $(MODELS_DATA)/train --classes $(PROHIBITED) --out models/prohibited --size 352 \
+	  --minutes $(TRAIN_MINUTES) --seed 1 > $(MODELS_DATA)/prohibited.log 2>&1 & \
+	$(TRAIN) --data $(MODELS_DATA)/train --classes $(DRUGS) --out models/drugs --size 320 \
+	  --minutes $(TRAIN_MINUTES) --seed 2 > $(MODELS_DATA)/drugs.log 2>&1; wait
+	cp models/prohibited/checkpoint.pt $(MODELS_DATA)/prohibited-r1.pt; cp models/drugs/checkpoint.pt $(MODELS_DATA)/drugs-r1.pt
+	$(TRAIN) --data $(MODELS_DATA)/train,$(MODELS_DATA)/train-dense --classes $(PROHIBITED) --out models/prohibited \
+	  --size 352 --minutes 92 --seed 3 --lr 0.002 --warmup 50 --resume $(MODELS_DATA)/prohibited-r1.pt \
+	  > $(MODELS_DATA)/prohibited-r2.log 2>&1 & \
+	$(TRAIN) --data $(MODELS_DATA)/train,$(MODELS_DATA)/train-dense --classes $(DRUGS) --out models/drugs \
+	  --size 320 --minutes 92 --seed 4 --lr 0.002 --warmup 50 --resume $(MODELS_DATA)/drugs-r1.pt \
+	  > $(MODELS_DATA)/drugs-r2.log 2>&1; wait
+	for m in prohibited drugs; do node --import tsx models/training/card.ts --name $$m --heldout $(MODELS_DATA)/heldout \
+	  --degraded $(MODELS_DATA)/degraded --ci $(MODELS_DATA)/ci; done
 
 models-fixtures:
 	/usr/bin/python3 models/fixtures/make_models.py

@@ -74,8 +74,8 @@ for production screening until fine-tuned and evaluated on images from the site'
 | architecture | CenterNet-style: stride-4 centre heatmaps + box size + offset, FPN-lite neck, in-graph 3×3 peak suppression ([models/training/net.py](../training/net.py)) |
 | parameters | ${(c.parameters / 1e6).toFixed(2)} M |
 | compute | ${(c.flops / 1e9).toFixed(2)} GFLOPs per image |
-| training data | \`${c.training.data}\` (single view, 640 high, ~50 % of parcels with a prohibited item, ~30 % with drugs) |
-| training | ${c.training.minutes} min on ${c.training.threads} CPU thread(s), ${c.training.steps} steps of ${c.training.batch}, ${c.training.imagesSeen} images seen, seed ${c.training.seed}; flips, contrast, blur and noise augmentation |
+| training data | ${c.training.data} (\`parcelguard synth\` scans: single view, 640 high; by default ~50 % of parcels carry a prohibited item and ~30 % drugs, the dense sets 90 % and 85 %) |
+| training | ${c.training.minutes} min in all on ${c.training.threads} CPU thread(s), ${c.training.steps} steps of ${c.training.batch}, ${c.training.imagesSeen} images seen |
 
 ## Accuracy on a held-out synthetic set
 

@@ -78,6 +78,40 @@ const summary = (r: EvalReport) => ({
   ),
 });
 
+interface TrainRun {
+  dataDescription: string | null;
+  data: string;
+  minutes: number;
+  steps: number;
+  lr: number;
+  seed: number;
+  augmentation?: string;
+}
+
+type TrainLog = Record<string, unknown> & {
+  classes: string[];
+  size: number;
+  images: number;
+  minutes: number;
+  steps: number;
+  imagesSeen: number;
+  totalMinutes?: number;
+  totalSteps?: number;
+  totalImagesSeen?: number;
+  runs?: TrainRun[];
+};
+
+/** What the model was trained on, run by run (a resumed run continues the one before). */
+function trainingData(t: TrainLog): string {
+  if (!t.runs) return `\`parcelguard synth --count ${t.images} --seed 1001\``;
+  return t.runs
+    .map(
+      (r, i) =>
+        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}, ${r.minutes} min, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}`,
+    )
+    .join('; ');
+}
+
 async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
@@ -98,10 +132,7 @@ async function main(): Promise<void> {
     name: a.name,
     version: a.version,
   };
-  const train = JSON.parse(readFileSync(join(dir, 'train-log.json'), 'utf8')) as Record<string, unknown> & {
-    classes: string[];
-    size: number;
-  };
+  const train = JSON.parse(readFileSync(join(dir, 'train-log.json'), 'utf8')) as TrainLog;
   const flops = JSON.parse(
     execFileSync(
       '/usr/bin/python3',
@@ -134,11 +165,11 @@ async function main(): Promise<void> {
     parameters: flops.params,
     flops: flops.flops,
     training: {
-      data: `parcelguard synth --count ${train.images} --seed 1001`,
+      data: trainingData(train),
       seed: train.seed,
-      minutes: (train.totalMinutes as number | undefined) ?? train.minutes,
-      steps: train.steps,
-      imagesSeen: train.imagesSeen,
+      minutes: train.totalMinutes ?? train.minutes,
+      steps: train.totalSteps ?? train.steps,
+      imagesSeen: train.totalImagesSeen ?? train.imagesSeen,
       batch: train.batch,
       threads: train.threads,
     },

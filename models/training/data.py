@@ -69,6 +69,10 @@ def load(root, classes, size, limit=None, log_every=500):
     return images, boxes
 
 
+# What augment() does, for the training log and the model card.
+AUGMENTATION = "flips (both axes), gamma 0.70-1.42, contrast 0.5-1.3 with brightness, colour tint +/-8 %, blur (p 0.3), noise sigma <= 0.04"
+
+
 def augment(batch, boxes, gen):
     """Flips (X-ray orientation is arbitrary) and photometric jitter like real machines differ:
     contrast/brightness, blur and noise, so the model does not learn one renderer's exact look."""
@@ -83,9 +87,14 @@ def augment(batch, boxes, gen):
             batch[i] = batch[i].flip(-2)
             b[:, [2, 4]] = h - b[:, [4, 2]]
         out_boxes.append(b)
-    contrast = 0.75 + 0.5 * torch.rand(n, 1, 1, 1, generator=gen)
-    bright = 0.1 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)
-    batch = ((batch - 0.5) * contrast + 0.5 + bright)
+    # Machines differ in gamma, contrast (a washed-out display can halve it), brightness and the tint of
+    # their colour ramps; the model must not depend on one renderer's exact levels.
+    gamma = torch.exp(0.35 * (2 * torch.rand(n, 1, 1, 1, generator=gen) - 1))
+    batch = batch.clamp(1e-4, 1) ** gamma
+    contrast = 0.5 + 0.8 * torch.rand(n, 1, 1, 1, generator=gen)
+    bright = 0.5 + 0.4 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * (1.6 - contrast)
+    tint = 1 + 0.08 * (2 * torch.rand(n, 3, 1, 1, generator=gen) - 1)
+    batch = (batch - 0.5) * contrast * tint + bright
     blur = torch.rand(n, generator=gen) < 0.3
     if blur.any():
         k = torch.tensor([1.0, 2.0, 1.0])

@@ -23,9 +23,29 @@ import targets
 from net import STRIDE, Detector, count_params
 
 
+def read_description(data_dir):
+    """The first comment line of the dataset's data.yaml: how `parcelguard synth` made it."""
+    try:
+        with open(os.path.join(data_dir, "data.yaml")) as f:
+            first = f.readline().strip()
+        return first.lstrip("# ").strip() if first.startswith("#") else None
+    except OSError:
+        return None
+
+
+def previous_runs(prev):
+    """The runs of an earlier log; a log from before `runs` existed counts as one run."""
+    if "runs" in prev:
+        return prev["runs"]
+    return [{"data": prev.get("data"), "dataDescription": None, "minutes": prev.get("minutes"),
+             "steps": prev.get("steps"), "imagesSeen": prev.get("imagesSeen"), "images": prev.get("images"),
+             "lr": prev.get("lr"), "seed": prev.get("seed"), "threads": prev.get("threads"),
+             "resumedFrom": prev.get("resumedFrom")}]
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", required=True, help="YOLO dataset folder(s), comma-separated")
     ap.add_argument("--classes", required=True, help="comma-separated model classes, in output order")
     ap.add_argument("--out", required=True)
     ap.add_argument("--size", type=int, default=320)
@@ -47,7 +67,10 @@ def main():
 
     t0 = time.time()
     print(f"loading {args.data} for {classes} at {args.size}px", flush=True)
-    images, boxes = data.load(args.data, classes, args.size, args.limit)
+    # Several datasets (comma-separated) train as one: e.g. the default mix plus a threat-dense set.
+    parts = [data.load(d, classes, args.size, args.limit) for d in args.data.split(",")]
+    images = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    boxes = [b for p in parts for b in p[1]]
     n = len(images)
     print(f"{n} images, {sum(len(b) for b in boxes)} objects, cached in {time.time() - t0:.0f}s", flush=True)
 
@@ -98,13 +121,20 @@ def main():
     with open(os.path.join(args.out, "labels.json"), "w") as f:
         json.dump(labels, f, indent=2)
         f.write("\n")
-    previous = {}
     log_path = os.path.join(args.out, "train-log.json")
+    # A resumed run continues the one whose log is in --out: its runs come first, so the card can tell
+    # the whole history (data, minutes, steps) rather than the last leg only.
+    runs = []
     if args.resume and os.path.exists(log_path):
-        previous = json.load(open(log_path))
+        runs = previous_runs(json.load(open(log_path)))
+    runs.append({"data": args.data, "dataDescription": " + ".join(filter(None, (read_description(d) for d in args.data.split(",")))) or None, "minutes": args.minutes,
+                 "steps": step, "imagesSeen": seen, "images": n, "lr": args.lr, "seed": args.seed,
+                 "threads": args.threads, "resumedFrom": args.resume, "augmentation": data.AUGMENTATION})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,
-                   "totalMinutes": round(previous.get("totalMinutes", previous.get("minutes", 0)) + args.minutes, 1) if args.resume else args.minutes, "classes": classes, "size": args.size, "minutes": args.minutes, "batch": args.batch,
+                   "totalMinutes": round(sum(r["minutes"] for r in runs), 1), "totalSteps": sum(r["steps"] for r in runs),
+                   "totalImagesSeen": sum(r["imagesSeen"] for r in runs), "runs": runs,
+                   "classes": classes, "size": args.size, "minutes": args.minutes, "batch": args.batch,
                    "lr": args.lr, "seed": args.seed, "threads": args.threads, "images": n, "steps": step, "imagesSeen": seen,
                    "parameters": count_params(net), "log": log}, f, indent=1)
         f.write("\n")
