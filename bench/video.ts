@@ -17,7 +17,6 @@ import type { ModelConfig } from '../config/schema.js';
 import { Gateway } from '../gateway/app.js';
 import { startRtspServer } from '../test/support/rtsp-server.js';
 
-const REPO = join(import.meta.dirname, '..');
 const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
