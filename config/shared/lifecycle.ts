@@ -59,3 +59,19 @@ export class Lifecycle {
     }
   }
 }
+
+/** Waits `ms`, or less when `signal` aborts: a part's pauses never hold up its stop(). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

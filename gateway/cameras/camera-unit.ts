@@ -11,7 +11,7 @@ import { RtspReader, type VideoFrame } from '../../adapters/rtsp/reader.js';
 import type { StreamStatus } from '../../adapters/rtsp/stream-status.js';
 import type { CameraConfig } from '../../config/schema.js';
 import { errorMessage, isPgError } from '../../config/shared/errors.js';
-import type { Component } from '../../config/shared/lifecycle.js';
+import { type Component, sleep } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
 import { CameraSnapshot } from './snapshot.js';
 import type { TamperCondition } from './tamper.js';
@@ -279,16 +279,3 @@ export class CameraUnit implements Component {
     if (display) await display.consume(f);
   }
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });

@@ -14,7 +14,7 @@ import {
 } from '../../adapters/mqtt/topics.js';
 import type { CameraConfig } from '../../config/schema.js';
 import { PgError } from '../../config/shared/errors.js';
-import type { Component } from '../../config/shared/lifecycle.js';
+import { type Component, sleep } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
@@ -44,12 +44,16 @@ export interface CamerasDeps {
   /** Wakes the outbox publisher after a device event is queued. */
   onQueued: () => void;
   ffmpegPath?: string;
+  /** Delay between two cameras' first connections at start; default 150 ms. */
+  startStaggerMs?: number;
 }
 
 export class Cameras implements Component {
   readonly name = 'cameras';
   private readonly units = new Map<string, CameraUnit>();
   private readonly started: CameraUnit[] = [];
+  private readonly abort = new AbortController();
+  private starting: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: CamerasDeps) {
     for (const camera of d.cameras) {
@@ -75,20 +79,35 @@ export class Cameras implements Component {
     }
   }
 
+  /**
+   * Returns at once; the cameras connect one after another, `startStaggerMs` apart. Thirty-odd ffmpegs
+   * connecting and probing at the same instant on a 2-core box starve each other past their startup
+   * deadline (measured in the video bench: 32 at once, half missed it and went into backoff).
+   */
   async start(signal: AbortSignal): Promise<void> {
-    for (const unit of this.units.values()) {
-      try {
-        await unit.start(signal);
-        this.started.push(unit);
-      } catch (err) {
-        // A camera that cannot even start (ffmpeg missing, a bad option) is reported, not fatal.
-        this.d.log.error({ camera: unit.id, err }, 'camera failed to start');
-        this.report({ ...unit.status(), state: 'offline', reason: `failed to start: ${String(err)}` });
+    signal.addEventListener('abort', () => this.abort.abort(), { once: true });
+    const stagger = this.d.startStaggerMs ?? 150;
+    this.starting = (async () => {
+      let first = true;
+      for (const unit of this.units.values()) {
+        if (!first) await sleep(stagger, this.abort.signal);
+        first = false;
+        if (this.abort.signal.aborted) return;
+        try {
+          await unit.start(this.abort.signal);
+          this.started.push(unit);
+        } catch (err) {
+          // A camera that cannot even start (ffmpeg missing, a bad option) is reported, not fatal.
+          this.d.log.error({ camera: unit.id, err }, 'camera failed to start');
+          this.report({ ...unit.status(), state: 'offline', reason: `failed to start: ${String(err)}` });
+        }
       }
-    }
+    })();
   }
 
   async stop(): Promise<void> {
+    this.abort.abort();
+    await this.starting;
     for (const unit of this.started.splice(0).reverse()) await unit.stop();
   }
 
