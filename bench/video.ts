@@ -186,7 +186,9 @@ export async function videoBench(o: {
     const idle = await measure(server.url('h264'), 0, 1000, 3000, o.mode, o.model);
     steps.push(idle);
     for (const n of o.steps) {
-      const s = await measure(server.url('h264'), n, o.warmMs ?? 6000, o.windowMs ?? 10_000, o.mode, o.model);
+      // Cameras connect 150 ms apart (gateway/cameras/cameras.ts): the last must be up before measuring.
+      const warm = (o.warmMs ?? 6000) + n * 150;
+      const s = await measure(server.url('h264'), n, warm, o.windowMs ?? 10_000, o.mode, o.model);
       steps.push(s);
       o.log(
         `video ${o.mode}: ${n} stream(s): ${s.fps} fps (min ${s.minFps}), dropped ${s.dropped}, reconnects ${s.reconnects}, ` +
