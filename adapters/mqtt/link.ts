@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../../config/schema.js';
 import { errorMessage, PgError } from '../../config/shared/errors.js';
-import type { Component, DeviceState, DeviceStatus } from '../../config/shared/lifecycle.js';
+import {
+  type Component,
+  type DeviceState,
+  type DeviceStatus,
+  notifyAll,
+} from '../../config/shared/lifecycle.js';
 import { type Logger, redactUrl } from '../../config/shared/log.js';
 import {
   type DeviceStatusMessage,
@@ -365,14 +370,11 @@ export class MqttLink implements Component {
   private setState(state: DeviceState, reason: string | null): void {
     if (this.current.state === state && this.current.reason === reason) return;
     this.current = { state, reason, since: new Date().toISOString() };
-    for (const listener of this.listeners) {
-      try {
-        listener({ ...this.current });
-      } catch (err) {
-        // One bad listener must not stop the others from hearing about the change.
-        this.log.error({ err: errorMessage(err) }, 'MQTT link state listener failed');
-      }
-    }
+    notifyAll(
+      this.listeners,
+      () => ({ ...this.current }),
+      (err) => this.log.error({ err: errorMessage(err) }, 'MQTT link state listener failed'),
+    );
   }
 
   private statusPayload(state: SiteStatus['state']): string {

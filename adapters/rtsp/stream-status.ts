@@ -3,7 +3,7 @@
  * code, the frame rate actually measured, drops, reconnects. Listeners hear state/reason changes only
  * (not every frame), and a listener that throws is logged and does not stop the others.
  */
-import type { DeviceState, DeviceStatus } from '../../config/shared/lifecycle.js';
+import { type DeviceState, type DeviceStatus, notifyAll } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
 import type { StreamErrorCode, StreamFault } from './faults.js';
 
@@ -148,13 +148,11 @@ export class StreamStatusBoard {
     this.reason = reason;
     this.code = code;
     const snap = this.snapshot();
-    for (const listener of this.listeners) {
-      try {
-        listener({ ...snap });
-      } catch (err) {
-        this.log.error({ err, camera: { id: this.id } }, 'stream status listener threw');
-      }
-    }
+    notifyAll(
+      this.listeners,
+      () => ({ ...snap }),
+      (err) => this.log.error({ err, camera: { id: this.id } }, 'stream status listener threw'),
+    );
     return true;
   }
 }

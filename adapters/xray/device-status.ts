@@ -1,4 +1,4 @@
-import type { DeviceState, DeviceStatus } from '../../config/shared/lifecycle.js';
+import { type DeviceState, type DeviceStatus, notifyAll } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
 
 /**
@@ -67,12 +67,10 @@ export class DeviceStatusBoard {
     else if (!problem.done) [state, reason] = ['degraded', problem.value];
     if (state === this.current.state && reason === this.current.reason) return;
     this.current = { ...this.current, state, reason, since: new Date().toISOString() };
-    for (const l of this.listeners) {
-      try {
-        l(this.get());
-      } catch (err) {
-        this.log.error({ err }, 'device status listener threw');
-      }
-    }
+    notifyAll(
+      this.listeners,
+      () => this.get(),
+      (err) => this.log.error({ err }, 'device status listener threw'),
+    );
   }
 }

@@ -75,3 +75,18 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     );
   });
 }
+
+/** Tells every listener; one that throws is reported through `onError` and the others still hear it. */
+export function notifyAll<T>(
+  listeners: Iterable<(value: T) => void>,
+  value: () => T,
+  onError: (err: unknown) => void,
+): void {
+  for (const listener of listeners) {
+    try {
+      listener(value());
+    } catch (err) {
+      onError(err);
+    }
+  }
+}

@@ -3,7 +3,7 @@
  * reason or code only (not every segment), and one that throws is logged without stopping the others.
  */
 import type { ErrorCode } from '../../config/shared/errors.js';
-import type { DeviceState } from '../../config/shared/lifecycle.js';
+import { type DeviceState, notifyAll } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
 
 export interface RecorderStatus {
@@ -80,13 +80,11 @@ export class RecorderStatusBoard {
     this.reason = reason;
     this.code = code;
     const snap = this.snapshot();
-    for (const listener of this.listeners) {
-      try {
-        listener({ ...snap });
-      } catch (err) {
-        this.log.error({ err }, 'recorder status listener threw');
-      }
-    }
+    notifyAll(
+      this.listeners,
+      () => ({ ...snap }),
+      (err) => this.log.error({ err }, 'recorder status listener threw'),
+    );
     return true;
   }
 }

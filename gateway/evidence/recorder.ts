@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { type BackoffOptions, backoffDelay, classifyExit } from '../../adapters/rtsp/faults.js';
 import type { recordSettingsSchema } from '../../config/schema.js';
 import { type ErrorCode, errorMessage } from '../../config/shared/errors.js';
-import type { Component } from '../../config/shared/lifecycle.js';
+import { type Component, notifyAll } from '../../config/shared/lifecycle.js';
 import { type Logger, redactUrl } from '../../config/shared/log.js';
 import type { ProcessEnd } from './ffmpeg-process.js';
 import { type RecorderStatus, RecorderStatusBoard, type RecorderStatusListener } from './recorder-status.js';
@@ -240,13 +240,11 @@ export class SegmentRecorder implements Component {
     this.writeError = null;
     this.lastSegmentAt = Date.now();
     if (this.session && !this.session.proc.ending) this.markRecording(seg.endMs - seg.startMs);
-    for (const l of this.segmentListeners) {
-      try {
-        l(seg);
-      } catch (err) {
-        this.log.error({ err }, 'segment listener threw');
-      }
-    }
+    notifyAll(
+      this.segmentListeners,
+      () => seg,
+      (err) => this.log.error({ err }, 'segment listener threw'),
+    );
   }
 
   /** Runs on a timer while a process lives: finishing segments, stall verdicts, age-based deletion. */
