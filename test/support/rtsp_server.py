@@ -12,31 +12,15 @@ Each stream has its own encoder per client (not shared), so one client's fate ne
 """
 
 import argparse
-import signal
 import sys
 
-
-def load_gst():
-    import gi
-
-    gi.require_version("Gst", "1.0")
-    gi.require_version("GstRtspServer", "1.0")
-    from gi.repository import GLib, Gst, GstRtspServer
-
-    Gst.init(None)
-    return GLib, Gst, GstRtspServer
+from gst_rtsp import check_elements, load_gst, serve
 
 
 def check(Gst):
-    missing = [
-        name
-        for name in ("videotestsrc", "x264enc", "rtph264pay", "jpegenc", "rtpjpegpay", "videoconvert")
-        if Gst.ElementFactory.find(name) is None
-    ]
-    if missing:
-        print("missing GStreamer elements: " + ", ".join(missing), file=sys.stderr)
-        return 1
-    return 0
+    return check_elements(
+        Gst, ("videotestsrc", "x264enc", "rtph264pay", "jpegenc", "rtpjpegpay", "videoconvert")
+    )
 
 
 def launch_lines(width, height, fps):
@@ -98,22 +82,7 @@ def main():
             factory.add_role_from_structure(role)
         mounts.add_factory(path, factory)
 
-    loop = GLib.MainLoop()
-    if server.attach(None) == 0:
-        print("cannot listen on 127.0.0.1:{}".format(args.port), file=sys.stderr)
-        return 2
-
-    # Sessions of clients that vanished (killed readers) would otherwise keep their encoders running.
-    def clean_sessions():
-        server.get_session_pool().cleanup()
-        return True
-
-    GLib.timeout_add_seconds(2, clean_sessions)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
-    print("READY {}".format(server.get_bound_port()), flush=True)
-    loop.run()
-    return 0
+    return serve(GLib, server, args.port)
 
 
 if __name__ == "__main__":

@@ -12,29 +12,15 @@ Prints "READY <port>" on stdout once it listens.
 """
 
 import argparse
-import signal
 import sys
+
+from gst_rtsp import check_elements, load_gst, serve
 
 ELEMENTS = ("filesrc", "qtdemux", "h264parse", "rtph264pay")
 
 
-def load_gst():
-    import gi
-
-    gi.require_version("Gst", "1.0")
-    gi.require_version("GstRtspServer", "1.0")
-    from gi.repository import GLib, Gst, GstRtspServer
-
-    Gst.init(None)
-    return GLib, Gst, GstRtspServer
-
-
 def check(Gst):
-    missing = [name for name in ELEMENTS if Gst.ElementFactory.find(name) is None]
-    if missing:
-        print("missing GStreamer elements: " + ", ".join(missing), file=sys.stderr)
-        return 1
-    return 0
+    return check_elements(Gst, ELEMENTS)
 
 
 def launch_line(path):
@@ -68,22 +54,7 @@ def main():
     factory.set_shared(False)
     server.get_mount_points().add_factory("/xray", factory)
 
-    loop = GLib.MainLoop()
-    if server.attach(None) == 0:
-        print("cannot listen on 127.0.0.1:{}".format(args.port), file=sys.stderr)
-        return 2
-
-    # Sessions of clients that went away would otherwise keep their pipelines.
-    def clean_sessions():
-        server.get_session_pool().cleanup()
-        return True
-
-    GLib.timeout_add_seconds(2, clean_sessions)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
-    print("READY {}".format(server.get_bound_port()), flush=True)
-    loop.run()
-    return 0
+    return serve(GLib, server, args.port)
 
 
 if __name__ == "__main__":
