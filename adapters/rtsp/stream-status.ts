@@ -3,8 +3,9 @@
  * code, the frame rate actually measured, drops, reconnects. Listeners hear state/reason changes only
  * (not every frame), and a listener that throws is logged and does not stop the others.
  */
-import { type DeviceState, type DeviceStatus, notifyAll } from '../../config/shared/lifecycle.js';
+import type { DeviceStatus } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
+import { StatusBoard } from '../../config/shared/status-board.js';
 import type { StreamErrorCode, StreamFault } from './faults.js';
 
 export interface StreamStatus extends DeviceStatus {
@@ -77,29 +78,15 @@ export interface Counters {
   lastFrameAt: number | null;
 }
 
-export class StreamStatusBoard {
-  private state: DeviceState = 'offline';
-  private reason: string | null;
-  private code: StreamErrorCode | null = null;
-  private since = new Date().toISOString();
-  private readonly listeners = new Set<StatusListener>();
-
+export class StreamStatusBoard extends StatusBoard<StreamErrorCode, StreamStatus> {
   constructor(
     readonly id: string,
     readonly targetFps: number,
     private readonly counters: () => Counters,
-    private readonly log: Logger,
+    log: Logger,
     initialReason = 'not started',
   ) {
-    this.reason = initialReason;
-  }
-
-  get current(): DeviceState {
-    return this.state;
-  }
-
-  get currentCode(): StreamErrorCode | null {
-    return this.code;
+    super(log, 'stream', initialReason);
   }
 
   snapshot(): StreamStatus {
@@ -120,13 +107,6 @@ export class StreamStatusBoard {
     };
   }
 
-  subscribe(listener: StatusListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
   online(): boolean {
     return this.set('online', null, null);
   }
@@ -138,21 +118,5 @@ export class StreamStatusBoard {
   /** A fault (or a plain note such as "connecting" / "stopped" with no code). */
   offline(reason: string, code: StreamErrorCode | null = null): boolean {
     return this.set('offline', reason, code);
-  }
-
-  /** Returns whether anything changed (and listeners were told). */
-  private set(state: DeviceState, reason: string | null, code: StreamErrorCode | null): boolean {
-    if (state === this.state && reason === this.reason && code === this.code) return false;
-    if (state !== this.state) this.since = new Date().toISOString();
-    this.state = state;
-    this.reason = reason;
-    this.code = code;
-    const snap = this.snapshot();
-    notifyAll(
-      this.listeners,
-      () => ({ ...snap }),
-      (err) => this.log.error({ err, camera: { id: this.id } }, 'stream status listener threw'),
-    );
-    return true;
   }
 }

@@ -3,8 +3,9 @@
  * reason or code only (not every segment), and one that throws is logged without stopping the others.
  */
 import type { ErrorCode } from '../../config/shared/errors.js';
-import { type DeviceState, notifyAll } from '../../config/shared/lifecycle.js';
+import type { DeviceState } from '../../config/shared/lifecycle.js';
 import type { Logger } from '../../config/shared/log.js';
+import { StatusBoard } from '../../config/shared/status-board.js';
 
 export interface RecorderStatus {
   /** Camera id. */
@@ -33,21 +34,13 @@ export interface RecorderCounters {
   reconnects: number;
 }
 
-export class RecorderStatusBoard {
-  private state: DeviceState = 'offline';
-  private reason: string | null = 'not started';
-  private code: ErrorCode | null = null;
-  private since = new Date().toISOString();
-  private readonly listeners = new Set<RecorderStatusListener>();
-
+export class RecorderStatusBoard extends StatusBoard<ErrorCode, RecorderStatus> {
   constructor(
     private readonly id: string,
     private readonly counters: () => RecorderCounters,
-    private readonly log: Logger,
-  ) {}
-
-  get current(): DeviceState {
-    return this.state;
+    log: Logger,
+  ) {
+    super(log, 'recorder');
   }
 
   snapshot(): RecorderStatus {
@@ -63,28 +56,5 @@ export class RecorderStatusBoard {
       heldSeconds: Math.round(c.heldMs / 100) / 10,
       reconnects: c.reconnects,
     };
-  }
-
-  subscribe(listener: RecorderStatusListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  /** Returns whether anything changed (and listeners were told). */
-  set(state: DeviceState, reason: string | null = null, code: ErrorCode | null = null): boolean {
-    if (state === this.state && reason === this.reason && code === this.code) return false;
-    if (state !== this.state) this.since = new Date().toISOString();
-    this.state = state;
-    this.reason = reason;
-    this.code = code;
-    const snap = this.snapshot();
-    notifyAll(
-      this.listeners,
-      () => ({ ...snap }),
-      (err) => this.log.error({ err }, 'recorder status listener threw'),
-    );
-    return true;
   }
 }
