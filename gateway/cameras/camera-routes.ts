@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RtspTransport } from '../../adapters/rtsp/ffmpeg-args.js';
 import { PgError } from '../../config/shared/errors.js';
+import { parseRequest } from '../http/parse.js';
 import { type LiveView, MJPEG_CONTENT_TYPE } from './live-view.js';
 
 /** What the routes need of one camera. */
@@ -37,14 +38,9 @@ export interface CameraRoutesOptions {
 const idParam = z.strictObject({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'not a camera id') });
 
 function cameraOf(o: CameraRoutesOptions, params: unknown): CameraHandle {
-  const r = idParam.safeParse(params);
-  if (!r.success) {
-    throw Object.assign(new Error(r.error.issues.map((i) => `id: ${i.message}`).join('; ')), {
-      statusCode: 400,
-    });
-  }
-  const camera = o.lookup(r.data.id);
-  if (!camera) throw new PgError('CAMERA_UNKNOWN', r.data.id);
+  const { id } = parseRequest(idParam, params, 'id');
+  const camera = o.lookup(id);
+  if (!camera) throw new PgError('CAMERA_UNKNOWN', id);
   return camera;
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { tipCommandSchema } from '../../adapters/mqtt/topics.js';
 import { redactUrl } from '../../config/shared/log.js';
 import type { Role, TokenAuth } from '../http/auth.js';
+import { parseRequest } from '../http/parse.js';
 import type { CameraUnit } from './camera-unit.js';
 import type { Cameras } from './cameras.js';
 
@@ -12,17 +13,6 @@ export const VIEW_CAMERAS: readonly Role[] = ['screener', 'supervisor', 'admin']
 const SET_TIP: readonly Role[] = ['supervisor', 'admin', 'device'];
 
 const idParam = z.strictObject({ id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, 'not a camera id') });
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw Object.assign(
-      new Error(r.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; ')),
-      { statusCode: 400 },
-    );
-  }
-  return r.data;
-}
 
 /** What the API shows of a camera: never its credentials, not even inside a URL. */
 export function cameraView(u: CameraUnit) {
@@ -57,14 +47,14 @@ export async function cameraStatusRoutes(
 
   app.get('/api/v1/cameras/:id', async (req) => {
     o.auth.authorize(req, { roles: VIEW_CAMERAS });
-    const { id } = parse(idParam, req.params, 'id');
+    const { id } = parseRequest(idParam, req.params, 'id');
     return cameraView(o.cameras.get(id));
   });
 
   app.put('/api/v1/cameras/:id/tip', async (req) => {
-    const { id } = parse(idParam, req.params, 'id');
+    const { id } = parseRequest(idParam, req.params, 'id');
     const p = o.auth.authorize(req, { roles: SET_TIP, device: id });
-    const body = parse(tipCommandSchema, req.body, 'body');
+    const body = parseRequest(tipCommandSchema, req.body, 'body');
     o.cameras.setTip(id, body.active, body.by ?? p.name);
     return { id, tip: body.active };
   });

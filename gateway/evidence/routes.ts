@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PgError } from '../../config/shared/errors.js';
+import { parseRequest } from '../http/parse.js';
 import { type LiveSessions, type LiveSource, livePlaylist } from './hls.js';
 import { ALERT_ID, type EvidencePaths, parseSegmentName } from './ring.js';
 
@@ -41,19 +42,6 @@ const segmentParams = z.strictObject({
   id: cameraId,
   segment: z.string().refine((s) => parseSegmentName(s) !== null, 'not a segment name'),
 });
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw Object.assign(
-      new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')),
-      {
-        statusCode: 400,
-      },
-    );
-  }
-  return r.data;
-}
 
 const TYPES = { mp4: 'video/mp4', jpg: 'image/jpeg', ts: 'video/mp2t' } as const;
 
@@ -107,7 +95,7 @@ export async function evidenceRoutes(app: FastifyInstance, o: EvidenceRoutesOpti
   };
 
   app.get('/api/v1/alerts/:id/clips/:file', async (req, reply) => {
-    const { id, file } = parse(clipParams, req.params);
+    const { id, file } = parseRequest(clipParams, req.params);
     const [camera = '', ext = ''] = file.split('.');
     await o.authorize(req, { kind: 'clip', alertId: id, cameraId: camera });
     const type = ext === 'mp4' ? TYPES.mp4 : TYPES.jpg;
@@ -116,7 +104,7 @@ export async function evidenceRoutes(app: FastifyInstance, o: EvidenceRoutesOpti
   });
 
   app.get('/api/v1/cameras/:id/live.m3u8', async (req, reply) => {
-    const { id } = parse(liveParams, req.params);
+    const { id } = parseRequest(liveParams, req.params);
     await o.authorize(req, { kind: 'live', cameraId: id });
     if (!o.isCamera(id)) throw new PgError('CAMERA_UNKNOWN', `no camera "${id}"`);
     let src = o.ringOf(id);
@@ -135,7 +123,7 @@ export async function evidenceRoutes(app: FastifyInstance, o: EvidenceRoutesOpti
   });
 
   app.get('/api/v1/cameras/:id/hls/:segment', async (req, reply) => {
-    const { id, segment } = parse(segmentParams, req.params);
+    const { id, segment } = parseRequest(segmentParams, req.params);
     await o.authorize(req, { kind: 'live', cameraId: id });
     const seg = (o.ringOf(id) ?? o.live?.get(id))?.findSegment(segment);
     if (!seg) throw new PgError('NOT_FOUND', 'segment is not in the ring (rotated out)');

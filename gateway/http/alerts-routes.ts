@@ -9,6 +9,7 @@ import type { AlertRecord } from '../store/alerts.js';
 import type { ScanRecord } from '../store/scans.js';
 import type { Store } from '../store/store.js';
 import { type Principal, READ_ALERTS, type TokenAuth } from './auth.js';
+import { parseRequest } from './parse.js';
 
 const listQuery = z.strictObject({
   category: z.enum(['prohibited', 'drug']).optional(),
@@ -18,17 +19,6 @@ const listQuery = z.strictObject({
 });
 const idParam = z.strictObject({ id: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'not an id') });
 const viewParam = idParam.extend({ view: z.string().regex(/^[a-z0-9-]{1,16}$/) });
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw Object.assign(
-      new Error(r.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`).join('; ')),
-      { statusCode: 400 },
-    );
-  }
-  return r.data;
-}
 
 /** The task force is shown drug alerts only; everyone else with read access sees all. */
 const visible = (p: Principal, a: AlertRecord) =>
@@ -59,7 +49,7 @@ export async function alertRoutes(
 
   app.get('/api/v1/alerts', async (req) => {
     const p = auth.authorize(req, { roles: READ_ALERTS });
-    const q = parse(listQuery, req.query);
+    const q = parseRequest(listQuery, req.query, '(query)');
     const category = p.role === 'taskforce' ? 'drug' : q.category;
     const rows = store.alerts.list({ ...q, category }).filter((a) => visible(p, a));
     const last = rows[rows.length - 1];
@@ -71,7 +61,7 @@ export async function alertRoutes(
 
   app.get('/api/v1/alerts/:id', async (req) => {
     const p = auth.authorize(req, { roles: READ_ALERTS });
-    const { id } = parse(idParam, req.params);
+    const { id } = parseRequest(idParam, req.params);
     const a = store.alerts.get(id);
     if (!a || !visible(p, a)) throw new PgError('NOT_FOUND', 'no such alert');
     return { ...a.message, state: a.state };
@@ -79,7 +69,7 @@ export async function alertRoutes(
 
   app.get('/api/v1/alerts/:id/annotated.jpg', async (req, reply) => {
     const p = auth.authorize(req, { roles: READ_ALERTS });
-    const { id } = parse(idParam, req.params);
+    const { id } = parseRequest(idParam, req.params);
     const a = store.alerts.get(id);
     if (!a || !visible(p, a)) throw new PgError('NOT_FOUND', 'no such alert');
     return sendFile(reply, join(layout.evidenceOf(a.scanId), 'annotated.jpg'), '.jpg');
@@ -88,7 +78,7 @@ export async function alertRoutes(
   // Display-capture alerts also keep an annotated crop around the threat.
   app.get('/api/v1/alerts/:id/crop.jpg', async (req, reply) => {
     const p = auth.authorize(req, { roles: READ_ALERTS });
-    const { id } = parse(idParam, req.params);
+    const { id } = parseRequest(idParam, req.params);
     const a = store.alerts.get(id);
     if (!a?.message.evidence.crop || !visible(p, a)) throw new PgError('NOT_FOUND', 'no crop for this alert');
     return sendFile(reply, join(layout.evidenceOf(a.scanId), 'crop.jpg'), '.jpg');
@@ -112,7 +102,7 @@ export async function alertRoutes(
 
   app.get('/api/v1/scans', async (req) => {
     auth.authorize(req, { roles: ['supervisor', 'admin'] });
-    const q = parse(listQuery.omit({ category: true }), req.query);
+    const q = parseRequest(listQuery.omit({ category: true }), req.query, '(query)');
     const rows = store.scans.list({ source: q.source, before: q.before, limit: q.limit });
     const last = rows[rows.length - 1];
     return { scans: rows.map(scanView), next: rows.length === q.limit && last ? last.seq : null };
@@ -120,7 +110,7 @@ export async function alertRoutes(
 
   app.get('/api/v1/scans/:id', async (req) => {
     auth.authorize(req, { roles: ['supervisor', 'admin'] });
-    const s = store.scans.get(parse(idParam, req.params).id);
+    const s = store.scans.get(parseRequest(idParam, req.params).id);
     if (!s) throw new PgError('NOT_FOUND', 'no such scan');
     return scanView(s);
   });
@@ -129,7 +119,7 @@ export async function alertRoutes(
   // afterSuccess policy and are not served.
   app.get('/api/v1/scans/:id/views/:view', async (req, reply) => {
     const p = auth.authorize(req, { roles: READ_ALERTS });
-    const { id, view } = parse(viewParam, req.params);
+    const { id, view } = parseRequest(viewParam, req.params);
     const s = store.scans.get(id);
     const alert = s?.alertId ? store.alerts.get(s.alertId) : undefined;
     const v = s?.views?.find((x) => x.view === view);
