@@ -5,7 +5,7 @@
  *   node --import tsx models/training/degrade.ts --data DIR --out DIR [--kinds blur,noise,contrast]
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { prng } from '../synth/random.js';
@@ -48,10 +48,11 @@ async function main(): Promise<void> {
     const out = join(values.out, kind);
     mkdirSync(join(out, 'images'), { recursive: true });
     mkdirSync(join(out, 'labels'), { recursive: true });
-    // data.yaml names its image root in `path:`; the copy must point at the degraded images, not the originals.
+    // data.yaml names its image root in `path:`; the copy must point at the degraded images, not the
+    // originals, and absolutely: readers resolve a relative `path:` against the yaml's own folder.
     const yaml = readFileSync(join(values.data, 'data.yaml'), 'utf8').replace(
       /^path:.*$/m,
-      `path: ${JSON.stringify(out)}`,
+      `path: ${JSON.stringify(resolve(out))}`,
     );
     writeFileSync(join(out, 'data.yaml'), yaml);
     for (const [i, f] of files.entries()) {
