@@ -86,6 +86,8 @@ interface TrainRun {
   lr: number;
   seed: number;
   augmentation?: string;
+  /** How the run built its targets and labels, where it differed from the first runs. */
+  targets?: string;
 }
 
 type TrainLog = Record<string, unknown> & {
@@ -107,7 +109,7 @@ function trainingData(t: TrainLog): string {
   return t.runs
     .map(
       (r, i) =>
-        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}, ${r.minutes} min, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}`,
+        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}, ${r.minutes} min, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}`,
     )
     .join('; ');
 }

@@ -24,6 +24,9 @@ def gaussian_radius(h, w, min_overlap=0.7):
 # so small objects (tight Gaussians) still teach their neighbours.
 NEIGHBOUR_FLOOR = 0.3
 
+# What build_targets does, for the training log and the model card.
+DESCRIPTION = "size supervised on the 3x3 cells around each centre"
+
 
 def build_targets(boxes_batch, num_classes, out_h, out_w, max_objs=64):
     """boxes_batch: list of float tensors [K,5] (cls, x1, y1, x2, y2) in input pixels.

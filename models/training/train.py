@@ -129,7 +129,8 @@ def main():
         runs = previous_runs(json.load(open(log_path)))
     runs.append({"data": args.data, "dataDescription": " + ".join(filter(None, (read_description(d) for d in args.data.split(",")))) or None, "minutes": args.minutes,
                  "steps": step, "imagesSeen": seen, "images": n, "lr": args.lr, "seed": args.seed,
-                 "threads": args.threads, "resumedFrom": args.resume, "augmentation": data.AUGMENTATION})
+                 "threads": args.threads, "resumedFrom": args.resume, "augmentation": data.AUGMENTATION,
+                 "targets": targets.DESCRIPTION})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,
                    "totalMinutes": round(sum(r["minutes"] for r in runs), 1), "totalSteps": sum(r["steps"] for r in runs),
