@@ -7,9 +7,10 @@ import sharp from 'sharp';
 import { buildParcel, type Scene, waybill } from './parcel.js';
 import { Rng } from './random.js';
 import { Canvas } from './raster.js';
-import { cleanStyle, type ImageStyle, Renderer, randomStyle } from './render.js';
+import { cleanStyle, displayColour, type ImageStyle, Renderer, randomStyle } from './render.js';
 import { drawScene, type ViewName } from './scene.js';
 import { CLASSES } from './threats.js';
+import { visibleBox } from './visibility.js';
 
 export { prng } from './random.js';
 export { CATEGORY, CLASSES, type ThreatClass } from './threats.js';
@@ -68,9 +69,22 @@ function classIndices(classes: GenerateOptions['classes']): number[] {
 export function renderScene(scene: Scene, view: ViewName, style: ImageStyle, noiseSeed: number): SynthView {
   const g = scene.geometry;
   canvas.reset(g.width, g.height);
-  const drawn = drawScene(canvas, scene.objects, view, g);
+  const threats = drawScene(canvas, scene.objects, view, g);
   const rgb = renderer.render(canvas, style, noiseSeed);
-  const boxes = drawn.map((b) => ({ ...b, label: CLASSES[b.cls] ?? String(b.cls) }));
+  const colourOf = (low: number, high: number): number => displayColour(style, low, high);
+  const boxes: SynthBox[] = [];
+  for (const t of threats) {
+    const b = visibleBox(canvas, t, colourOf);
+    if (b)
+      boxes.push({
+        cls: t.cls,
+        label: CLASSES[t.cls] ?? String(t.cls),
+        x1: b[0],
+        y1: b[1],
+        x2: b[2],
+        y2: b[3],
+      });
+  }
   return { view, width: g.width, height: g.height, rgb, boxes };
 }
 

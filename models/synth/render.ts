@@ -213,3 +213,15 @@ function packRgb(pix: Uint32Array, n: number): Buffer {
   }
   return out;
 }
+
+/**
+ * The noise-free display colour (packed 0x00BBGGRR) of a pixel with these attenuations: what the
+ * render would show there without noise, gain errors or blur. The label boxes use it to judge what a
+ * screener can see (visibility.ts).
+ */
+export function displayColour(style: ImageStyle, low: number, high: number): number {
+  const lut = lutFor(style);
+  const tl = Math.exp(-low * style.exposure);
+  const th = Math.exp(-high * style.exposure);
+  return lut[Q_TABLE[(tl * Q_BINS) | 0]! * LUT_SIZE + Q_TABLE[(th * Q_BINS) | 0]!]!;
+}

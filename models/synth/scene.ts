@@ -4,8 +4,9 @@
  * projects along z, the side view along y; both share the belt axis, so a dual-view scan's two images
  * have the same width, as on real L-shaped detector arrays.
  */
-import { type Affine, type Canvas, HIGH, LOW } from './raster.js';
+import type { Affine, Canvas } from './raster.js';
 import type { Part } from './shapes.js';
+import { type ThreatPixels, takeScratch } from './visibility.js';
 
 export type ViewName = 'top' | 'side' | 'main';
 
@@ -51,9 +52,6 @@ export interface Geometry {
 function magnification(f: Fan | undefined, depth: number): number {
   return f ? (f.dist + f.ref) / (f.dist + Math.max(0, depth)) : 1;
 }
-
-/** Attenuation (high-energy μ·t) a threat pixel needs to count for its box: ~4 % less light, a visible step. */
-export const VISIBLE_ATTENUATION = 0.04;
 
 export function invert(m: Affine): Affine {
   const det = m.a * m.e - m.b * m.d;
@@ -117,25 +115,17 @@ export function drawObject(cv: Canvas, o: SceneObject, view: ViewName, g: Geomet
   }
 }
 
-export interface DrawnBox {
-  cls: number;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
-
 /**
- * Draws the scene's objects in order; threats go through the scratch buffers so each one's box is the
- * extent of its own visible pixels in this view (after rotation, mirroring and clipping at the edges).
+ * Draws the scene's objects in order; threats go through the scratch buffers so each one's pixels are
+ * known apart, to be judged for visibility once everything above and below them is drawn.
  */
 export function drawScene(
   cv: Canvas,
   objects: readonly SceneObject[],
   view: ViewName,
   g: Geometry,
-): DrawnBox[] {
-  const boxes: DrawnBox[] = [];
+): ThreatPixels[] {
+  const threats: ThreatPixels[] = [];
   for (const o of objects) {
     if (o.cls < 0) {
       cv.target = cv.main;
@@ -145,50 +135,8 @@ export function drawScene(
     cv.target = cv.scratch;
     drawObject(cv, o, view, g);
     cv.target = cv.main;
-    const box = takeScratch(cv, VISIBLE_ATTENUATION);
-    if (box) boxes.push({ cls: o.cls, x1: box[0], y1: box[1], x2: box[2], y2: box[3] });
+    const pixels = takeScratch(cv, o.cls);
+    if (pixels) threats.push(pixels);
   }
-  return boxes;
-}
-
-/**
- * Moves what was drawn into scratch onto the main buffers and returns the tight box of the pixels
- * where it attenuates the high-energy beam by at least `visible` (μ·t), or null.
- */
-export function takeScratch(cv: Canvas, visible: number): [number, number, number, number] | null {
-  const W = cv.width;
-  let bx0 = W;
-  let by0 = cv.height;
-  let bx1 = -1;
-  let by1 = -1;
-  if (cv.dx1 >= cv.dx0 && cv.dy1 >= cv.dy0) {
-    const sl = cv.scratch[LOW]!;
-    const sh = cv.scratch[HIGH]!;
-    const ml = cv.main[LOW]!;
-    const mh = cv.main[HIGH]!;
-    for (let y = cv.dy0; y <= cv.dy1; y++) {
-      const off = y * W;
-      for (let x = cv.dx0; x <= cv.dx1; x++) {
-        const i = off + x;
-        const h = sh[i]!;
-        if (h === 0) continue;
-        if (h >= visible) {
-          if (x < bx0) bx0 = x;
-          if (x > bx1) bx1 = x;
-          if (y < by0) by0 = y;
-          if (y > by1) by1 = y;
-        }
-        ml[i] = ml[i]! + sl[i]!;
-        mh[i] = mh[i]! + h;
-        sl[i] = 0;
-        sh[i] = 0;
-      }
-    }
-  }
-  cv.dx0 = W;
-  cv.dy0 = cv.height;
-  cv.dx1 = -1;
-  cv.dy1 = -1;
-  if (bx1 < 0) return null;
-  return [bx0, by0, bx1 + 1, by1 + 1];
+  return threats;
 }

@@ -81,7 +81,8 @@ for production screening until fine-tuned and evaluated on images from the site'
 
 \`${c.heldout.generator}\`, ${c.heldout.images} images never seen in training, evaluated with
 \`parcelguard eval\` (the gateway's own preprocessing and decoders; COCO 101-point AP).
-Precision and recall are at the configured threshold (0.25).
+Precision and recall are at the configured threshold (0.25). A ground-truth box covers what a screener
+can see of the threat; a threat hidden under dense clutter has none ([docs/models.md](../../docs/models.md)).
 
 | class | GT boxes | AP50 | AP50:95 | precision | recall |
 | --- | --- | --- | --- | --- | --- |
