@@ -86,7 +86,7 @@ interface TrainRun {
   lr: number;
   seed: number;
   augmentation?: string;
-  /** How the run built its targets and labels, where it differed from the first runs. */
+  /** How the run built its training targets, where it differed from the first runs. */
   targets?: string;
 }
 
