@@ -72,27 +72,30 @@ models-data: deps
 	$(PG) synth --out $(MODELS_DATA)/ci --count 100 --seed 9001
 	node --import tsx models/training/degrade.ts --data $(MODELS_DATA)/heldout --out $(MODELS_DATA)/degraded
 
-# The shipped models' recipe, in three runs: 55 min on the default mix, then 92 min resumed on it plus a
+# The shipped models' recipe, in four runs: 55 min on the default mix, then 92 min resumed on it plus a
 # threat-dense set (more positives per step) with wider photometric augmentation, then 115 min more on
-# the same data (size supervised on 3x3 cells, boxes of visible pixels only). Then the cards.
+# the same data (size supervised on 3x3 cells, boxes of visible pixels only) and an 18 min
+# low-learning-rate finish. Then the cards.
 TRAIN = /usr/bin/python3 models/training/train.py --threads 1
 DENSE_MIX = $(MODELS_DATA)/train,$(MODELS_DATA)/train-dense
 # One resumed run of both models side by side: $(1) minutes, $(2)/$(3) the prohibited/drugs seeds,
-# $(4) the run to resume from (its checkpoints are kept under that name), $(5) this run's name.
+# $(4) the run to resume from (its checkpoints are kept under that name), $(5) this run's name,
+# $(6) the peak learning rate, $(7) its warm-up steps.
 define resume_both
 	cp models/prohibited/checkpoint.pt $(MODELS_DATA)/prohibited-$(4).pt; cp models/drugs/checkpoint.pt $(MODELS_DATA)/drugs-$(4).pt
 	$(TRAIN) --data $(DENSE_MIX) --classes $(PROHIBITED) --out models/prohibited --size 352 --minutes $(1) --seed $(2) \
-	  --lr 0.002 --warmup 50 --resume $(MODELS_DATA)/prohibited-$(4).pt > $(MODELS_DATA)/prohibited-$(5).log 2>&1 & \
+	  --lr $(6) --warmup $(7) --resume $(MODELS_DATA)/prohibited-$(4).pt > $(MODELS_DATA)/prohibited-$(5).log 2>&1 & \
 	$(TRAIN) --data $(DENSE_MIX) --classes $(DRUGS) --out models/drugs --size 320 --minutes $(1) --seed $(3) \
-	  --lr 0.002 --warmup 50 --resume $(MODELS_DATA)/drugs-$(4).pt > $(MODELS_DATA)/drugs-$(5).log 2>&1; wait
+	  --lr $(6) --warmup $(7) --resume $(MODELS_DATA)/drugs-$(4).pt > $(MODELS_DATA)/drugs-$(5).log 2>&1; wait
 endef
 models: models-data
 	$(TRAIN) --data $(MODELS_DATA)/train --classes $(PROHIBITED) --out models/prohibited --size 352 \
 	  --minutes $(TRAIN_MINUTES) --seed 1 > $(MODELS_DATA)/prohibited.log 2>&1 & \
 	$(TRAIN) --data $(MODELS_DATA)/train --classes $(DRUGS) --out models/drugs --size 320 \
 	  --minutes $(TRAIN_MINUTES) --seed 2 > $(MODELS_DATA)/drugs.log 2>&1; wait
-	$(call resume_both,92,3,4,r1,r2)
-	$(call resume_both,115,5,6,r2,r3)
+	$(call resume_both,92,3,4,r1,r2,0.002,50)
+	$(call resume_both,115,5,6,r2,r3,0.002,50)
+	$(call resume_both,18,7,8,r3,r4,0.0006,20)
 	for m in prohibited drugs; do node --import tsx models/training/card.ts --name $$m --heldout $(MODELS_DATA)/heldout \
 	  --degraded $(MODELS_DATA)/degraded --ci $(MODELS_DATA)/ci; done
 
