@@ -18,6 +18,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
+from export import decode  # noqa: E402
 from net import STRIDE, Detector  # noqa: E402
 
 
@@ -47,7 +48,7 @@ def main():
         for s in range(0, len(images), 20):
             x = torch.from_numpy(images[s : s + 20]).permute(0, 3, 1, 2).float() / 255
             heat, size, off = net(x)
-            heat = torch.sigmoid(heat)
+            boxes_map, heat = decode(heat, size, off, heat.shape[2], heat.shape[3])
             for b in range(x.shape[0]):
                 for c, x1, y1, x2, y2 in boxes[s + b].tolist():
                     c = int(c)
@@ -56,9 +57,7 @@ def main():
                     win = heat[b, c, y0 : iy + 4, x0 : ix + 4]
                     k = int(win.argmax())
                     py, px = y0 + k // win.shape[1], x0 + k % win.shape[1]
-                    o = torch.sigmoid(off[b, :, py, px])
-                    w, h = (torch.exp(size[b, :, py, px]) * STRIDE).tolist()
-                    cx, cy = (px + float(o[0])) * STRIDE, (py + float(o[1])) * STRIDE
+                    cx, cy, w, h = boxes_map[b, :, py, px].tolist()
                     pred = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
                     stats[classes[c]].append((float(heat[b, c, py, px]), iou(pred, [x1, y1, x2, y2]),
                                               w / (x2 - x1), h / (y2 - y1), max(abs(px - ix), abs(py - iy))))

@@ -21,20 +21,24 @@ class Exported(nn.Module):
 
     def forward(self, images):
         x = images.permute(0, 3, 1, 2).float() / 255.0
-        heat, size, off = self.net(x)
-        scores = torch.sigmoid(heat)
+        boxes, scores = decode(*self.net(x), self.grid, self.grid)
         peaks = (F.max_pool2d(scores, 3, stride=1, padding=1) == scores).float()
         scores = scores * peaks
-        g = self.grid
-        ys = torch.arange(g, dtype=torch.float32).view(1, g, 1).expand(1, g, g)
-        xs = torch.arange(g, dtype=torch.float32).view(1, 1, g).expand(1, g, g)
-        o = torch.sigmoid(off)
-        cx = (xs + o[:, 0]) * STRIDE
-        cy = (ys + o[:, 1]) * STRIDE
-        bw = torch.exp(size[:, 0].clamp(max=6)) * STRIDE
-        bh = torch.exp(size[:, 1].clamp(max=6)) * STRIDE
-        boxes = torch.stack([cx, cy, bw, bh], 1)
-        return torch.cat([boxes, scores], 1).reshape(-1, 4 + self.classes, g * g)
+        return torch.cat([boxes, scores], 1).reshape(-1, 4 + self.classes, self.grid * self.grid)
+
+
+def decode(heat, size, off, gh, gw):
+    """The heads as boxes per cell: ([N,4,gh,gw] cx, cy, w, h in input pixels, [N,C,gh,gw] scores).
+
+    gh/gw are Python ints so an exported graph keeps static cell counts."""
+    ys = torch.arange(gh, dtype=torch.float32).view(1, gh, 1).expand(1, gh, gw)
+    xs = torch.arange(gw, dtype=torch.float32).view(1, 1, gw).expand(1, gh, gw)
+    o = torch.sigmoid(off)
+    cx = (xs + o[:, 0]) * STRIDE
+    cy = (ys + o[:, 1]) * STRIDE
+    bw = torch.exp(size[:, 0].clamp(max=6)) * STRIDE
+    bh = torch.exp(size[:, 1].clamp(max=6)) * STRIDE
+    return torch.stack([cx, cy, bw, bh], 1), torch.sigmoid(heat)
 
 
 def export(net, path, size):
