@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { buildParcel, type Scene, waybill } from './parcel.js';
 import { Rng } from './random.js';
 import { Canvas } from './raster.js';
-import { cleanStyle, displayColour, type ImageStyle, Renderer, randomStyle } from './render.js';
+import { cleanStyle, displayColours, type ImageStyle, Renderer, randomStyle } from './render.js';
 import { drawScene, type ViewName } from './scene.js';
 import { CLASSES } from './threats.js';
 import { visibleBox } from './visibility.js';
@@ -71,7 +71,7 @@ export function renderScene(scene: Scene, view: ViewName, style: ImageStyle, noi
   canvas.reset(g.width, g.height);
   const threats = drawScene(canvas, scene.objects, view, g);
   const rgb = renderer.render(canvas, style, noiseSeed);
-  const colourOf = (low: number, high: number): number => displayColour(style, low, high);
+  const colourOf = displayColours(style);
   const boxes: SynthBox[] = [];
   for (const t of threats) {
     const b = visibleBox(canvas, t, colourOf);

@@ -215,13 +215,16 @@ function packRgb(pix: Uint32Array, n: number): Buffer {
 }
 
 /**
- * The noise-free display colour (packed 0x00BBGGRR) of a pixel with these attenuations: what the
- * render would show there without noise, gain errors or blur. The label boxes use it to judge what a
- * screener can see (visibility.ts).
+ * The noise-free display colour (packed 0x00BBGGRR) of a pixel with given attenuations under this
+ * scan's palette and exposure: what the render would show there without noise, gain errors or blur.
+ * The label boxes use it to judge what a screener can see (visibility.ts); it runs per threat pixel,
+ * so the palette is looked up once here, not per call.
  */
-export function displayColour(style: ImageStyle, low: number, high: number): number {
+export function displayColours(style: ImageStyle): (low: number, high: number) => number {
   const lut = lutFor(style);
-  const tl = Math.exp(-low * style.exposure);
-  const th = Math.exp(-high * style.exposure);
-  return lut[Q_TABLE[(tl * Q_BINS) | 0]! * LUT_SIZE + Q_TABLE[(th * Q_BINS) | 0]!]!;
+  const e = style.exposure;
+  return (low, high) =>
+    lut[
+      Q_TABLE[(Math.exp(-low * e) * Q_BINS) | 0]! * LUT_SIZE + Q_TABLE[(Math.exp(-high * e) * Q_BINS) | 0]!
+    ]!;
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Canvas, HIGH, LOW } from '../../../models/synth/raster.js';
-import { cleanStyle, displayColour } from '../../../models/synth/render.js';
+import { cleanStyle, displayColours } from '../../../models/synth/render.js';
 import { takeScratch, visibleBox } from '../../../models/synth/visibility.js';
 
 const W = 100;
 const H = 60;
 const style = cleanStyle();
-const colourOf = (low: number, high: number): number => displayColour(style, low, high);
+const colourOf = displayColours(style);
 
 /** Adds attenuation to a rectangle of the canvas' current target, as the rasteriser would. */
 function paint(cv: Canvas, x0: number, y0: number, x1: number, y1: number, low: number, high: number): void {
