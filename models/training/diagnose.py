@@ -10,16 +10,13 @@ from the centre cell. High IoU with low scores means the heatmap (recognition) i
 low IoU means the size/offset heads do.
 """
 import argparse
-import os
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import data  # noqa: E402
-from export import decode  # noqa: E402
-from net import STRIDE, Detector  # noqa: E402
+import data
+from export import decode
+from net import STRIDE, Detector
 
 
 def iou(a, b):
