@@ -20,7 +20,9 @@ export function lighter(rng: Rng): Built {
   const len = rng.range(6, 8.2);
   const w = rng.range(1.1, 1.35);
   const h = rng.range(1, 1.3);
-  parts.push(...shell(-0.6, 0, len / 2 - 0.6, w, h, 0.14, M.abs, 0, 0, 0.5));
+  // The tank holds butane at a few bar, so its acetal walls are ~2 mm: that, more than the fuel, is
+  // what outlines a lighter on screen.
+  parts.push(...shell(-0.6, 0, len / 2 - 0.6, w, h, rng.range(0.17, 0.24), M.pom, 0, 0, 0.5));
   const fill = rng.range(0.2, 1);
   parts.push(
     part(

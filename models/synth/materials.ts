@@ -49,6 +49,8 @@ export const M = {
   plasticFilm: [0.92, 0, 0],
   polyethylene: [0.94, 0, 0],
   abs: [1.05, 0, 0],
+  /** Acetal (POM, Delrin): the moulded tank of disposable lighters, denser than ABS. */
+  pom: [1.41, 0, 0],
   pvc: [0.95, 0.45, 0],
   rubber: [1.1, 0.05, 0],
   leather: [0.86, 0.02, 0],

@@ -144,6 +144,35 @@ describe('synthetic X-ray generator', () => {
     }
   });
 
+  it('shows a disposable lighter whole under a pile of jeans, not only its steel head', () => {
+    // The metal head alone is a small blue square any clip or zip can make; what says "lighter" is
+    // the tank's outline, so the tank must stay visible through the clothing it is usually packed in.
+    // 25 cm of denim (8 g/cm²) is a full carton of jeans, well within what a 140 kV scanner sees through.
+    const rng = new Rng(11);
+    const lighters = [];
+    while (lighters.length < 4) {
+      const b = THREATS.lighter(rng);
+      if (b.parts.some((p) => p.mat === M.pom)) lighters.push(b);
+    }
+    for (const [k, b] of lighters.entries()) {
+      const jeans: SceneObject = {
+        parts: [part([rect(0, 0, 8, 5)], M.denim, 25)],
+        x: 30,
+        y: 16,
+        z: 15,
+        yaw: 0,
+        mirror: false,
+        cls: -1,
+      };
+      const o: SceneObject = { parts: b.parts, x: 30, y: 16, z: 1, yaw: 0, mirror: false, cls: 3 };
+      const v = renderScene(scene([o, jeans]), 'main', cleanStyle(), 1);
+      expect(v.boxes, `lighter ${k}`).toHaveLength(1);
+      const box = v.boxes[0]!;
+      // pxPerCm is 10: the box must span the lighter's length, tank included.
+      expect(box.x2 - box.x1, `lighter ${k} box length`).toBeGreaterThan(0.9 * 2 * b.hx * 10);
+    }
+  });
+
   it('multiplies transmissions (Beer–Lambert): an overlap is darker than either object', () => {
     const v = renderScene(
       scene([slab(20, 15, M.water, 3), slab(26, 15, M.water, 3), slab(45, 15, M.steel, 0.2)]),
