@@ -154,16 +154,8 @@ describe('synthetic X-ray generator', () => {
       const b = THREATS.lighter(rng);
       if (b.parts.some((p) => p.mat === M.pom)) lighters.push(b);
     }
+    const jeans = slab(30, 16, M.denim, 25);
     for (const [k, b] of lighters.entries()) {
-      const jeans: SceneObject = {
-        parts: [part([rect(0, 0, 8, 5)], M.denim, 25)],
-        x: 30,
-        y: 16,
-        z: 15,
-        yaw: 0,
-        mirror: false,
-        cls: -1,
-      };
       const o: SceneObject = { parts: b.parts, x: 30, y: 16, z: 1, yaw: 0, mirror: false, cls: 3 };
       const v = renderScene(scene([o, jeans]), 'main', cleanStyle(), 1);
       expect(v.boxes, `lighter ${k}`).toHaveLength(1);
