@@ -85,6 +85,9 @@ interface TrainRun {
   steps: number;
   lr: number;
   seed: number;
+  /** Input size and blocks per stage of this run; older logs lack them (352 or 320 px, 1/2/1 blocks). */
+  size?: number;
+  depth?: number[];
   augmentation?: string;
   /** How the run built its training targets, where it differed from the first runs. */
   targets?: string;
@@ -93,6 +96,8 @@ interface TrainRun {
 type TrainLog = Record<string, unknown> & {
   classes: string[];
   size: number;
+  /** Residual blocks at stride 8, 16, 32; logs from before networks could grow lack it. */
+  depth?: number[];
   images: number;
   minutes: number;
   steps: number;
@@ -109,7 +114,7 @@ function trainingData(t: TrainLog): string {
   return t.runs
     .map(
       (r, i) =>
-        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}, ${r.minutes} min, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}`,
+        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}`,
     )
     .join('; ');
 }
@@ -144,6 +149,7 @@ async function main(): Promise<void> {
         String(train.classes.length),
         '--size',
         String(train.size),
+        ...(train.depth ? ['--depth', train.depth.join(',')] : []),
       ],
       {
         encoding: 'utf8',

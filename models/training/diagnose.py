@@ -16,7 +16,8 @@ import torch
 
 import data
 from export import decode
-from net import STRIDE, Detector
+import net as netlib
+from net import STRIDE
 
 
 def iou(a, b):
@@ -36,8 +37,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     classes = args.classes.split(",")
-    net = Detector(len(classes))
-    net.load_state_dict(torch.load(args.checkpoint))
+    net = netlib.load(args.checkpoint, len(classes))
     net.eval()
     images, boxes = data.load(args.data, classes, args.size, limit=args.limit, log_every=0)
     stats = {c: [] for c in classes}

@@ -61,10 +61,8 @@ if __name__ == "__main__":
     # Re-export a checkpoint: export.py CHECKPOINT CLASSES SIZE OUT.onnx
     import sys
 
-    from net import Detector
+    import net
 
     ckpt, classes, size, out = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), sys.argv[4]
-    model = Detector(len(classes))
-    model.load_state_dict(torch.load(ckpt))
-    export(model, out, size)
+    export(net.load(ckpt, len(classes)), out, size)
     print(f"wrote {out}")

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Multiply-accumulates of the detector at an input size, counted from the real layers (FLOPs = 2 x MACs).
 
-    /usr/bin/python3 models/training/flops.py --classes 6 --size 416   → {"params": …, "macs": …, "flops": …}
+    /usr/bin/python3 models/training/flops.py --classes 6 --size 416 [--depth 1,2,1]   → {"params": …, "macs": …, "flops": …}
 """
 import argparse
 import json
@@ -9,15 +9,16 @@ import json
 import torch
 from torch import nn
 
-from net import Detector, count_params
+from net import DEPTH, Detector, count_params
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--classes", type=int, required=True)
     ap.add_argument("--size", type=int, required=True)
+    ap.add_argument("--depth", default=",".join(map(str, DEPTH)), help="residual blocks at stride 8,16,32")
     args = ap.parse_args()
-    net = Detector(args.classes).eval()
+    net = Detector(args.classes, depth=tuple(int(d) for d in args.depth.split(","))).eval()
     macs = [0]
 
     def hook(module, _inp, out):

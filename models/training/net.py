@@ -18,23 +18,39 @@ def cbr(cin, cout, stride=1, k=3):
 class Block(nn.Module):
     """Residual 3x3-3x3 block: depth at low cost where the receptive field must grow."""
 
-    def __init__(self, c):
+    def __init__(self, c, identity=False):
         super().__init__()
         self.a = cbr(c, c)
         self.b = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c))
+        if identity:
+            # A zero last BN scale makes the block pass its input through unchanged: a block added to a
+            # trained network leaves its outputs as they were and only then starts to learn.
+            nn.init.zeros_(self.b[1].weight)
 
     def forward(self, x):
         return F.relu(x + self.b(self.a(x)))
 
 
+DEPTH = (1, 2, 1)  # residual blocks at stride 8, 16, 32: the shipped models up to run 7
+
+
+def stage(cin, cout, blocks, identity_from):
+    """A stride-2 conv then `blocks` residual blocks; those from index `identity_from` start as identity."""
+    return nn.Sequential(cbr(cin, cout, 2), *(Block(cout, identity=i >= identity_from) for i in range(blocks)))
+
+
 class Detector(nn.Module):
-    def __init__(self, num_classes, width=(24, 48, 80, 128, 160), neck=64):
+    def __init__(self, num_classes, width=(24, 48, 80, 128, 160), neck=64, depth=DEPTH, grown_from=None):
+        """`grown_from`: the depth of a checkpoint this network will be loaded from; its extra blocks
+        then start as identity, so the loaded network computes what it did before it grew."""
         super().__init__()
         c1, c2, c3, c4, c5 = width
+        base = grown_from or depth
+        self.depth = tuple(depth)
         self.stem = nn.Sequential(cbr(3, c1, 2), cbr(c1, c2, 2))  # /4
-        self.s8 = nn.Sequential(cbr(c2, c3, 2), Block(c3))  # /8
-        self.s16 = nn.Sequential(cbr(c3, c4, 2), Block(c4), Block(c4))  # /16
-        self.s32 = nn.Sequential(cbr(c4, c5, 2), Block(c5))  # /32
+        self.s8 = stage(c2, c3, depth[0], base[0])  # /8
+        self.s16 = stage(c3, c4, depth[1], base[1])  # /16
+        self.s32 = stage(c4, c5, depth[2], base[2])  # /32
         self.l32 = nn.Conv2d(c5, neck, 1)
         self.l16 = nn.Conv2d(c4, neck, 1)
         self.l8 = nn.Conv2d(c3, neck, 1)
@@ -57,6 +73,33 @@ class Detector(nn.Module):
             p = smooth(lat(feat) + F.interpolate(p, size=feat.shape[-2:], mode="nearest"))
         h = self.head(p)
         return self.heat(h), self.size(h), self.offset(h)
+
+
+def depth_of(state):
+    """The blocks per stage of a saved state dict (its keys name them: s16.2.a.0.weight is in s16's second)."""
+    def blocks(stage_name):
+        idx = {int(k.split(".")[1]) for k in state if k.startswith(stage_name + ".") and k.endswith(".a.0.weight")}
+        return len(idx)
+
+    return tuple(blocks(n) for n in ("s8", "s16", "s32"))
+
+
+def load(path, num_classes, depth=None):
+    """A detector from a checkpoint, at the checkpoint's own depth or grown to `depth` (never shrunk)."""
+    state = torch.load(path)
+    saved = depth_of(state)
+    depth = tuple(depth or saved)
+    if any(d < s for d, s in zip(depth, saved)):
+        raise SystemExit(f"{path} has {saved} blocks per stage; a network cannot shrink to {depth}")
+    net = Detector(num_classes, depth=depth, grown_from=saved)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    # Only the added blocks may be missing (index 0 of a stage is its stride-2 conv, blocks follow);
+    # anything else means the checkpoint is not this network.
+    base = dict(zip(("s8", "s16", "s32"), saved))
+    other = [k for k in missing if not (k.split(".")[0] in base and int(k.split(".")[1]) > base[k.split(".")[0]])]
+    if other or unexpected:
+        raise SystemExit(f"{path} does not fit the detector: missing {other[:4]}, unexpected {unexpected[:4]}")
+    return net
 
 
 def count_params(model):

@@ -20,6 +20,7 @@ import torch
 import data
 import export
 import targets
+import net as netlib
 from net import STRIDE, Detector, count_params
 
 
@@ -57,6 +58,9 @@ def main():
     ap.add_argument("--limit", type=int, default=None, help="use only the first N images (smoke tests)")
     ap.add_argument("--resume", default=None, help="start from this checkpoint (continue an earlier run)")
     ap.add_argument("--warmup", type=int, default=200, help="learning-rate warm-up steps (use few when resuming)")
+    ap.add_argument("--depth", default=None,
+                    help="residual blocks at stride 8,16,32, e.g. 1,3,2 (default: the checkpoint's, else "
+                         f"{','.join(map(str, netlib.DEPTH))}); deeper than --resume grows it by identity blocks")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)  # Debian's torch defaults to one thread
@@ -74,10 +78,15 @@ def main():
     n = len(images)
     print(f"{n} images, {sum(len(b) for b in boxes)} objects, cached in {time.time() - t0:.0f}s", flush=True)
 
-    net = Detector(len(classes))
+    depth = tuple(int(d) for d in args.depth.split(",")) if args.depth else None
+    if depth is not None and len(depth) != 3:
+        raise SystemExit(f"--depth {args.depth}: give three block counts, for stride 8, 16 and 32")
     if args.resume:
-        net.load_state_dict(torch.load(args.resume))
+        net = netlib.load(args.resume, len(classes), depth)
         print(f"resumed from {args.resume}", flush=True)
+    else:
+        net = Detector(len(classes), depth=depth or netlib.DEPTH)
+    print(f"blocks per stage (stride 8, 16, 32): {net.depth}", flush=True)
     print(f"parameters: {count_params(net)}", flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=5e-4)
     budget = args.minutes * 60
@@ -129,13 +138,14 @@ def main():
         runs = previous_runs(json.load(open(log_path)))
     runs.append({"data": args.data, "dataDescription": " + ".join(filter(None, (read_description(d) for d in args.data.split(",")))) or None, "minutes": args.minutes,
                  "steps": step, "imagesSeen": seen, "images": n, "lr": args.lr, "seed": args.seed,
-                 "threads": args.threads, "resumedFrom": args.resume, "augmentation": data.AUGMENTATION,
+                 "threads": args.threads, "resumedFrom": args.resume, "size": args.size, "depth": list(net.depth),
+                 "augmentation": data.AUGMENTATION,
                  "targets": targets.DESCRIPTION})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,
                    "totalMinutes": round(sum(r["minutes"] for r in runs), 1), "totalSteps": sum(r["steps"] for r in runs),
                    "totalImagesSeen": sum(r["imagesSeen"] for r in runs), "runs": runs,
-                   "classes": classes, "size": args.size, "minutes": args.minutes, "batch": args.batch,
+                   "classes": classes, "size": args.size, "depth": list(net.depth), "minutes": args.minutes, "batch": args.batch,
                    "lr": args.lr, "seed": args.seed, "threads": args.threads, "images": n, "steps": step, "imagesSeen": seen,
                    "parameters": count_params(net), "log": log}, f, indent=1)
         f.write("\n")
