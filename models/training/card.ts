@@ -172,6 +172,7 @@ async function main(): Promise<void> {
     labels: model.labels.map((l) => l.name),
     parameters: flops.params,
     flops: flops.flops,
+    depth: train.depth ?? [1, 2, 1],
     training: {
       data: trainingData(train),
       seed: train.seed,
