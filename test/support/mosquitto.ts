@@ -126,8 +126,12 @@ export async function startMosquitto(opts: { port?: number } = {}): Promise<Mosq
   const signalAndWait = async (sig: NodeJS.Signals): Promise<void> => {
     const proc = child;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    if (sig === 'SIGTERM') proc.kill('SIGCONT'); // a paused broker cannot act on SIGTERM
     proc.kill(sig);
+    // A paused broker acts on SIGTERM only once continued. Sent first, the signal is pending when it
+    // wakes and is handled before its loop reads what queued up while it was paused; continued first,
+    // it could still acknowledge those publishes on its way out (a test that stops a hung broker
+    // mid-window then sees no publish fail).
+    if (sig === 'SIGTERM') proc.kill('SIGCONT');
     const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
     await exited(proc);
     clearTimeout(timer);
