@@ -9,7 +9,7 @@ import json
 import torch
 from torch import nn
 
-from net import DEPTH, Detector, count_params
+from net import DEPTH, Detector, count_params, parse_depth
 
 
 def main():
@@ -18,7 +18,7 @@ def main():
     ap.add_argument("--size", type=int, required=True)
     ap.add_argument("--depth", default=",".join(map(str, DEPTH)), help="residual blocks at stride 8,16,32")
     args = ap.parse_args()
-    net = Detector(args.classes, depth=tuple(int(d) for d in args.depth.split(","))).eval()
+    net = Detector(args.classes, depth=parse_depth(args.depth)).eval()
     macs = [0]
 
     def hook(module, _inp, out):

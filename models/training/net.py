@@ -31,7 +31,15 @@ class Block(nn.Module):
         return F.relu(x + self.b(self.a(x)))
 
 
-DEPTH = (1, 2, 1)  # residual blocks at stride 8, 16, 32: the shipped models up to run 7
+DEPTH = (1, 2, 1)  # residual blocks at stride 8, 16, 32 of a network that has not been grown
+
+
+def parse_depth(text):
+    """`1,3,2` (a --depth option) as a tuple of three block counts."""
+    depth = tuple(int(d) for d in text.split(","))
+    if len(depth) != 3 or min(depth) < 1:
+        raise SystemExit(f"--depth {text}: give three block counts of at least 1, for stride 8, 16 and 32")
+    return depth
 
 
 def stage(cin, cout, blocks, identity_from):

@@ -78,9 +78,7 @@ def main():
     n = len(images)
     print(f"{n} images, {sum(len(b) for b in boxes)} objects, cached in {time.time() - t0:.0f}s", flush=True)
 
-    depth = tuple(int(d) for d in args.depth.split(",")) if args.depth else None
-    if depth is not None and len(depth) != 3:
-        raise SystemExit(f"--depth {args.depth}: give three block counts, for stride 8, 16 and 32")
+    depth = netlib.parse_depth(args.depth) if args.depth else None
     if args.resume:
         net = netlib.load(args.resume, len(classes), depth)
         print(f"resumed from {args.resume}", flush=True)
