@@ -31,7 +31,8 @@ class Block(nn.Module):
         return F.relu(x + self.b(self.a(x)))
 
 
-DEPTH = (1, 2, 1)  # residual blocks at stride 8, 16, 32 of a network that has not been grown
+STAGES = ("s8", "s16", "s32")
+DEPTH = (1, 2, 1)  # residual blocks in STAGES of a network that has not been grown
 
 
 def parse_depth(text):
@@ -89,7 +90,7 @@ def depth_of(state):
         idx = {int(k.split(".")[1]) for k in state if k.startswith(stage_name + ".") and k.endswith(".a.0.weight")}
         return len(idx)
 
-    return tuple(blocks(n) for n in ("s8", "s16", "s32"))
+    return tuple(blocks(n) for n in STAGES)
 
 
 def load(path, num_classes, depth=None):
@@ -103,8 +104,8 @@ def load(path, num_classes, depth=None):
     missing, unexpected = net.load_state_dict(state, strict=False)
     # Only the added blocks may be missing (index 0 of a stage is its stride-2 conv, blocks follow);
     # anything else means the checkpoint is not this network.
-    base = dict(zip(("s8", "s16", "s32"), saved))
-    other = [k for k in missing if not (k.split(".")[0] in base and int(k.split(".")[1]) > base[k.split(".")[0]])]
+    added = tuple(f"{n}.{i}." for n, s, d in zip(STAGES, saved, depth) for i in range(s + 1, d + 1))
+    other = [k for k in missing if not k.startswith(added)]
     if other or unexpected:
         raise SystemExit(f"{path} does not fit the detector: missing {other[:4]}, unexpected {unexpected[:4]}")
     return net
