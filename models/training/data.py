@@ -38,15 +38,28 @@ def read_names(root):
     return names
 
 
-def load(root, classes, size, limit=None, log_every=500):
-    """Returns (images uint8 [N,size,size,3], boxes list of float32 [K,5] (model cls, x1,y1,x2,y2 in input px))."""
+def image_files(root, limit=None):
+    img_dir = os.path.join(root, "images")
+    files = sorted(f for f in os.listdir(img_dir) if f.lower().endswith((".jpg", ".jpeg", ".png")))
+    return files[:limit] if limit else files
+
+
+def load(root, classes, size, limit=None, log_every=500, out=None):
+    """Returns (images uint8 [N,size,size,3], boxes list of float32 [K,5] (model cls, x1,y1,x2,y2 in input px)).
+
+    `out`: a preallocated [N,size,size,3] array to fill (N = len(image_files(root, limit))), so several
+    datasets can share one array without a concatenation that briefly holds them twice."""
     names = read_names(root)
     remap = {i: classes.index(n) for i, n in enumerate(names) if n in classes}
     img_dir = os.path.join(root, "images")
-    files = sorted(f for f in os.listdir(img_dir) if f.lower().endswith((".jpg", ".jpeg", ".png")))
-    if limit:
-        files = files[:limit]
-    images = np.full((len(files), size, size, 3), PAD, dtype=np.uint8)
+    files = image_files(root, limit)
+    if out is None:
+        images = np.full((len(files), size, size, 3), PAD, dtype=np.uint8)
+    else:
+        if out.shape != (len(files), size, size, 3):
+            raise ValueError(f"{root}: out has shape {out.shape}, expected {(len(files), size, size, 3)}")
+        images = out
+        images.fill(PAD)
     boxes = []
     for i, f in enumerate(files):
         im = Image.open(os.path.join(img_dir, f)).convert("RGB")

@@ -1,0 +1,35 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The training recipe's image cache (models/training/data.py): letterboxed as the gateway does it,
+ * boxes mapped to the model's classes, and the same result when several datasets fill one shared
+ * array (train.py does that rather than concatenating, which held every image twice). Needs Debian's
+ * python3-torch like the rest of the recipe; CI does not install it, so there this reports itself skipped.
+ */
+const PY = '/usr/bin/python3';
+const hasTorch = spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+describe.skipIf(!hasTorch)('the training image cache (needs python3-torch)', () => {
+  it('letterboxes, maps classes and fills a slice of a shared array exactly as a fresh one', () => {
+    const out = execFileSync(PY, [join(import.meta.dirname, 'data_check.py')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const found = JSON.parse(out) as Record<string, unknown>;
+    expect(found.files).toEqual(['a.png', 'b.png']);
+    expect(found.sameImages).toBe(true);
+    expect(found.sameBoxes).toBe(true);
+    expect(found.untouchedSlot).toBe(0);
+    expect(found.padTop).toEqual([114, 114, 114]);
+    expect(found.scanPixel).toEqual([10, 200, 30]);
+    // 200x100 → 64x32 (scale 0.32), 16 px of padding above: knife (0.5, 0.5, 0.5, 0.2) and lighter.
+    expect(found.boxesA).toEqual([
+      [0, 16, 28.8, 48, 35.2],
+      [1, 12.8, 36.8, 19.2, 43.2],
+    ]);
+    expect(found.boxesB).toBe(0);
+    expect(found.wrongShape).toMatch(/^refused: .*expected \(2, 64, 64, 3\)/);
+  });
+});
