@@ -84,17 +84,22 @@ models-data: deps
 TRAIN = /usr/bin/python3 models/training/train.py --threads 1
 comma := ,
 DENSE_MIX = $(MODELS_DATA)/train,$(MODELS_DATA)/train-dense
-# One resumed run of both models side by side: $(1) minutes, $(2)/$(3) the prohibited/drugs seeds,
-# $(4) the run to resume from (its checkpoints are kept under that name), $(5) this run's name,
-# $(6) the peak learning rate, $(7) its warm-up steps, $(8) the prohibited model's input size (352 if
-# not given; the network is fully convolutional, so a run may resume at a larger size than the last),
-# $(9)/$(10) the prohibited/drugs blocks per stage when a run grows the network (train.py --depth).
+# One model's leg of a resumed run: $(1) the model, $(2) its classes, $(3) its input size (the network is
+# fully convolutional, so a run may resume at a larger size than the last), $(4) minutes, $(5) the seed,
+# $(6) the run to resume from (its checkpoint is kept under that name), $(7) this run's name, $(8) the
+# peak learning rate, $(9) its warm-up steps, $(10) blocks per stage when the run grows the network
+# (train.py --depth). Two legs joined by `&` and ended by `; wait` train side by side.
+define resume_one
+cp models/$(1)/checkpoint.pt $(MODELS_DATA)/$(1)-$(6).pt; $(TRAIN) --data $(DENSE_MIX) --classes $(2) --out models/$(1) \
+  --size $(3) --minutes $(4) --seed $(5) --lr $(8) --warmup $(9) $(if $(10),--depth $(10)) \
+  --resume $(MODELS_DATA)/$(1)-$(6).pt > $(MODELS_DATA)/$(1)-$(7).log 2>&1
+endef
+# Both models for the same minutes: $(1) minutes, $(2)/$(3) the prohibited/drugs seeds, $(4)/$(5) the
+# runs resumed from and made, $(6) learning rate, $(7) warm-up, $(8) the prohibited input size (352 if
+# not given), $(9)/$(10) the prohibited/drugs blocks per stage.
 define resume_both
-	cp models/prohibited/checkpoint.pt $(MODELS_DATA)/prohibited-$(4).pt; cp models/drugs/checkpoint.pt $(MODELS_DATA)/drugs-$(4).pt
-	$(TRAIN) --data $(DENSE_MIX) --classes $(PROHIBITED) --out models/prohibited --size $(or $(8),352) --minutes $(1) --seed $(2) \
-	  --lr $(6) --warmup $(7) $(if $(9),--depth $(9)) --resume $(MODELS_DATA)/prohibited-$(4).pt > $(MODELS_DATA)/prohibited-$(5).log 2>&1 & \
-	$(TRAIN) --data $(DENSE_MIX) --classes $(DRUGS) --out models/drugs --size 320 --minutes $(1) --seed $(3) \
-	  --lr $(6) --warmup $(7) $(if $(10),--depth $(10)) --resume $(MODELS_DATA)/drugs-$(4).pt > $(MODELS_DATA)/drugs-$(5).log 2>&1; wait
+	$(call resume_one,prohibited,$(PROHIBITED),$(or $(8),352),$(1),$(2),$(4),$(5),$(6),$(7),$(9)) & \
+	$(call resume_one,drugs,$(DRUGS),320,$(1),$(3),$(4),$(5),$(6),$(7),$(10)); wait
 endef
 models: models-data
 	$(TRAIN) --data $(MODELS_DATA)/train --classes $(PROHIBITED) --out models/prohibited --size 352 \
