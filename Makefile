@@ -80,8 +80,8 @@ models-data: deps
 # blocks, train.py --depth), the prohibited one at 416 px instead of 352. Then 100 min more of the
 # prohibited model as it was, beside 90 min of the drug model at 384 px instead of 320. Then the
 # cards. The shipped runs 1-5 saw the data of the generator before that change; this target runs them
-# all on today's, so its figures differ a little. (Run 6 was a short finish that did not help; it is left out, so the
-# sixth to eighth runs here are named r7 to r9.)
+# all on today's, so its figures differ a little. (Run 6 was a short finish that did not help; it is
+# left out, so the sixth to eighth runs here are named r7 to r9.)
 TRAIN = /usr/bin/python3 models/training/train.py --threads 1
 comma := ,
 DENSE_MIX = $(MODELS_DATA)/train,$(MODELS_DATA)/train-dense

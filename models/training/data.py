@@ -53,13 +53,11 @@ def load(root, classes, size, limit=None, log_every=500, out=None):
     remap = {i: classes.index(n) for i, n in enumerate(names) if n in classes}
     img_dir = os.path.join(root, "images")
     files = image_files(root, limit)
-    if out is None:
-        images = np.full((len(files), size, size, 3), PAD, dtype=np.uint8)
-    else:
-        if out.shape != (len(files), size, size, 3):
-            raise ValueError(f"{root}: out has shape {out.shape}, expected {(len(files), size, size, 3)}")
-        images = out
-        images.fill(PAD)
+    shape = (len(files), size, size, 3)
+    if out is not None and out.shape != shape:
+        raise ValueError(f"{root}: out has shape {out.shape}, expected {shape}")
+    images = np.empty(shape, dtype=np.uint8) if out is None else out
+    images.fill(PAD)
     boxes = []
     for i, f in enumerate(files):
         im = Image.open(os.path.join(img_dir, f)).convert("RGB")

@@ -8,8 +8,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { SYSTEM_PYTHON } from './system-python.js';
 
-export const SYSTEM_PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./rtsp_server.py', import.meta.url));
 
 function probeSkipReason(): string | null {

@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SYSTEM_PYTHON } from './system-python.js';
 
-const SYSTEM_PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./scrolling-xray-server.py', import.meta.url));
 
 function probeSkipReason(): string | null {

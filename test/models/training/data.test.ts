@@ -1,6 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hasTorch, runPythonCheck } from '../../support/system-python.js';
 
 /**
  * The training recipe's image cache (models/training/data.py): letterboxed as the gateway does it,
@@ -8,16 +8,9 @@ import { describe, expect, it } from 'vitest';
  * array (train.py does that rather than concatenating, which held every image twice). Needs Debian's
  * python3-torch like the rest of the recipe; CI does not install it, so there this reports itself skipped.
  */
-const PY = '/usr/bin/python3';
-const hasTorch = spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-
 describe.skipIf(!hasTorch)('the training image cache (needs python3-torch)', () => {
   it('letterboxes, maps classes and fills a slice of a shared array exactly as a fresh one', () => {
-    const out = execFileSync(PY, [join(import.meta.dirname, 'data_check.py')], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    const found = JSON.parse(out) as Record<string, unknown>;
+    const found = runPythonCheck(join(import.meta.dirname, 'data_check.py'), 60_000);
     expect(found.files).toEqual(['a.png', 'b.png']);
     expect(found.sameImages).toBe(true);
     expect(found.sameBoxes).toBe(true);
