@@ -155,7 +155,7 @@ async function main(): Promise<void> {
         encoding: 'utf8',
       },
     ),
-  ) as { params: number; flops: number };
+  ) as { params: number; flops: number; depth: number[] };
 
   const heldout = await evaluate(model, a.heldout);
   const degraded: Record<string, ReturnType<typeof summary>> = {};
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     labels: model.labels.map((l) => l.name),
     parameters: flops.params,
     flops: flops.flops,
-    depth: train.depth ?? [1, 2, 1],
+    depth: flops.depth,
     training: {
       data: trainingData(train),
       seed: train.seed,

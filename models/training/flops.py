@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Multiply-accumulates of the detector at an input size, counted from the real layers (FLOPs = 2 x MACs).
 
-    /usr/bin/python3 models/training/flops.py --classes 6 --size 416 [--depth 1,2,1]   → {"params": …, "macs": …, "flops": …}
+    /usr/bin/python3 models/training/flops.py --classes 6 --size 416 [--depth 1,2,1]   → {"params", "macs", "flops", "depth"}
 """
 import argparse
 import json
@@ -30,7 +30,7 @@ def main():
             m.register_forward_hook(hook)
     with torch.no_grad():
         net(torch.zeros(1, 3, args.size, args.size))
-    print(json.dumps({"params": count_params(net), "macs": macs[0], "flops": 2 * macs[0]}))
+    print(json.dumps({"params": count_params(net), "macs": macs[0], "flops": 2 * macs[0], "depth": list(net.depth)}))
 
 
 if __name__ == "__main__":
