@@ -19,6 +19,7 @@ import torch
 
 import data
 import export
+import sampling
 import targets
 import net as netlib
 from net import STRIDE, Detector, count_params
@@ -61,6 +62,8 @@ def main():
     ap.add_argument("--depth", default=None,
                     help="residual blocks at stride 8,16,32, e.g. 1,3,2 (default: the checkpoint's, else "
                          f"{','.join(map(str, netlib.DEPTH))}); deeper than --resume grows it by identity blocks")
+    ap.add_argument("--repeat", default="",
+                    help="repeat scans holding these classes per epoch, e.g. lighter=3 (see sampling.py)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)  # Debian's torch defaults to one thread
@@ -84,6 +87,11 @@ def main():
     n = len(images)
     print(f"{n} images, {sum(len(b) for b in boxes)} objects, cached in {time.time() - t0:.0f}s", flush=True)
 
+    factors = sampling.parse_factors(args.repeat, classes)
+    image_factor = sampling.image_factors(boxes, factors)
+    if factors:
+        print(f"repeat {args.repeat}: {len(image_factor)} images count as {image_factor.sum():.0f} per epoch", flush=True)
+
     depth = netlib.parse_depth(args.depth) if args.depth else None
     if args.resume:
         net = netlib.load(args.resume, len(classes), depth)
@@ -99,8 +107,8 @@ def main():
     out_hw = args.size // STRIDE
     net.train()
     while time.time() - start < budget:
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n - args.batch + 1, args.batch):
+        perm = sampling.epoch_order(image_factor, gen)
+        for i in range(0, len(perm) - args.batch + 1, args.batch):
             elapsed = time.time() - start
             if elapsed >= budget:
                 break
@@ -143,7 +151,7 @@ def main():
     runs.append({"data": args.data, "dataDescription": " + ".join(filter(None, (read_description(d) for d in args.data.split(",")))) or None, "minutes": args.minutes,
                  "steps": step, "imagesSeen": seen, "images": n, "lr": args.lr, "seed": args.seed,
                  "threads": args.threads, "resumedFrom": args.resume, "size": args.size, "depth": list(net.depth),
-                 "augmentation": data.AUGMENTATION,
+                 "augmentation": data.AUGMENTATION, "repeat": args.repeat or None,
                  "targets": targets.DESCRIPTION})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,

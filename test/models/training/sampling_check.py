@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""Checks models/training/sampling.py's repeat-factor sampling.
+
+    /usr/bin/python3 test/models/training/sampling_check.py   → one JSON line of findings (run by sampling.test.ts)
+"""
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../models/training"))
+import sampling  # noqa: E402
+
+CLASSES = ["gun", "knife", "scissors", "lighter"]
+found = {}
+
+
+def refused(spec):
+    try:
+        sampling.parse_factors(spec, CLASSES)
+        return "accepted"
+    except SystemExit as e:
+        return f"refused: {e}"
+
+
+found["factors"] = {str(k): v for k, v in sorted(sampling.parse_factors("lighter=3, knife=1.5", CLASSES).items())}
+found["none"] = sampling.parse_factors("", CLASSES)
+found["unknownClass"] = refused("lighterr=3")
+found["belowOne"] = refused("lighter=0.5")
+found["notANumber"] = refused("lighter=x")
+found["noFactor"] = refused("lighter")
+
+box = lambda *classes: torch.tensor([[c, 0, 0, 10, 10] for c in classes], dtype=torch.float32).reshape(-1, 5)  # noqa: E731
+boxes = [box(3), box(1, 3), box(0), box(), box(1)]
+factors = sampling.parse_factors("lighter=3,knife=1.5", CLASSES)
+per_image = sampling.image_factors(boxes, factors)
+found["imageFactors"] = per_image.tolist()
+
+whole = sampling.image_factors(boxes, {3: 3.0})
+order = sampling.epoch_order(whole, torch.Generator().manual_seed(5))
+found["wholeCounts"] = torch.bincount(order, minlength=len(boxes)).tolist()
+found["shuffled"] = order.tolist() != sorted(order.tolist())
+
+# No factors: the same order torch.randperm gave before sampling.py existed, so old runs replay.
+plain = sampling.epoch_order(torch.ones(50), torch.Generator().manual_seed(7))
+found["plainIsRandperm"] = plain.tolist() == torch.randperm(50, generator=torch.Generator().manual_seed(7)).tolist()
+
+gen = torch.Generator().manual_seed(11)
+epochs = 4000
+counts = torch.zeros(len(boxes))
+for _ in range(epochs):
+    counts += torch.bincount(sampling.epoch_order(per_image, gen), minlength=len(boxes))
+found["meanCopies"] = [round(c / epochs, 3) for c in counts.tolist()]
+print(json.dumps(found))
