@@ -12,12 +12,14 @@ import torch
 
 
 def parse_factors(spec, classes):
-    """'lighter=3,knife=1.5' → {model class index: factor}; refuses unknown classes and factors < 1."""
+    """'lighter=3,knife=1.5' → {model class index: factor}; refuses unknown or repeated classes and factors < 1."""
     factors = {}
     for part in filter(None, (p.strip() for p in (spec or "").split(","))):
         name, _, value = part.partition("=")
         if name not in classes:
             raise SystemExit(f"--repeat: unknown class {name!r}; the model's classes are {','.join(classes)}")
+        if classes.index(name) in factors:
+            raise SystemExit(f"--repeat: {name} is given twice; give each class one factor")
         try:
             f = float(value)
         except ValueError:

@@ -16,6 +16,7 @@ describe.skipIf(!hasTorch)('repeat-factor sampling (needs python3-torch)', () =>
     expect(found.belowOne).toMatch(/^refused: .*must be a number ≥ 1, got '0.5'/);
     expect(found.notANumber).toMatch(/^refused: .*'lighter=x' is not CLASS=FACTOR/);
     expect(found.noFactor).toMatch(/^refused: .*'lighter' is not CLASS=FACTOR/);
+    expect(found.twice).toMatch(/^refused: .*lighter is given twice/);
     // lighter; knife + lighter (the larger wins); gun; nothing; knife.
     expect(found.imageFactors).toEqual([3, 3, 1, 1, 1.5]);
     expect(found.wholeCounts).toEqual([3, 3, 1, 1, 1]);

@@ -30,6 +30,7 @@ found["unknownClass"] = refused("lighterr=3")
 found["belowOne"] = refused("lighter=0.5")
 found["notANumber"] = refused("lighter=x")
 found["noFactor"] = refused("lighter")
+found["twice"] = refused("lighter=3,knife=2,lighter=2")
 
 box = lambda *classes: torch.tensor([[c, 0, 0, 10, 10] for c in classes], dtype=torch.float32).reshape(-1, 5)  # noqa: E731
 boxes = [box(3), box(1, 3), box(0), box(), box(1)]
