@@ -76,16 +76,16 @@ models-data: deps
 # 92 min resumed on it plus a threat-dense set (more positives per step) with wider photometric
 # augmentation, then 115 min more on the same data (size supervised on 3x3 cells, boxes of visible pixels
 # only) and an 18 min low-learning-rate finish, 120 min more from there, and 110 min after the generator's
-# lighters got acetal tanks and its powder one bag per box. Then 95 min with deeper networks (identity-
-# initialised blocks, train.py --depth), the prohibited one at 416 px instead of 352. Then 100 min more of
-# the prohibited model as it was, beside 90 min of the drug model at 384 px instead of 320. Then 100 min
-# of each: the prohibited model with its lighter scans three times per epoch, the drug one at 416 px. Then
-# 100 min more of the prohibited model alone at 448 px. (A tenth drug run, 100 min at 416 px with powder
-# scans twice per epoch, moved mAP50 by +0.002 and cost brick and powder 0.11-0.13 precision at the
-# configured thresholds, so it was not adopted.) Then the cards. The shipped runs 1-5 saw the data of the
-# generator before that change; this target runs them all on today's, so its figures differ a little.
-# (Run 6 was a short finish that did not help; it is left out, so the sixth to tenth runs here are named
-# r7 to r11.)
+# lighters got acetal tanks and its powder one bag per box. Then 95 min with deeper networks
+# (identity-initialised blocks, train.py --depth), the prohibited one at 416 px instead of 352. Then
+# 100 min more of the prohibited model as it was, beside 90 min of the drug model at 384 px instead of
+# 320. Then 100 min of each: the prohibited model with its lighter scans three times per epoch, the drug
+# one at 416 px. Then 100 min more of the prohibited model alone at 448 px. (A tenth drug run, 100 min at
+# 416 px with powder scans twice per epoch, moved mAP50 by +0.002 and cost brick and powder 0.11-0.13
+# precision at the configured thresholds, so it was not adopted.) Then the cards. The shipped runs 1-5 saw
+# the data of the generator before that change; this target runs them all on today's, so its figures
+# differ a little. (Run 6 was a short finish that did not help; it is left out, so the sixth to tenth runs
+# here are named r7 to r11.)
 TRAIN = /usr/bin/python3 models/training/train.py --threads 1
 comma := ,
 DENSE_MIX = $(MODELS_DATA)/train,$(MODELS_DATA)/train-dense
