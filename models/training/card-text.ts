@@ -26,6 +26,8 @@ export interface Card {
   flops: number;
   /** Residual blocks at stride 8, 16, 32. */
   depth: number[];
+  /** Depthwise-separable stride-4 neck; absent in cards written before it existed. */
+  lightS4?: boolean;
   training: {
     data: string;
     seed: unknown;
@@ -73,7 +75,7 @@ for production screening until fine-tuned and evaluated on images from the site'
 | file | \`${c.file}\` |
 | input | ${c.input.width}×${c.input.height} ${c.input.dtype} ${c.input.layout.toUpperCase()}, letterboxed, normalisation inside the graph, dynamic batch |
 | output | ${c.output} layout \`[N, 4+${c.labels.length}, cells]\` |
-| architecture | CenterNet-style: stride-4 centre heatmaps + box size + offset, FPN-lite neck, ${c.depth.join('/')} residual blocks at stride 8/16/32, in-graph 3×3 peak suppression ([models/training/net.py](../training/net.py)) |
+| architecture | CenterNet-style: stride-4 centre heatmaps + box size + offset, FPN-lite neck${c.lightS4 ? ' (depthwise-separable at stride 4)' : ''}, ${c.depth.join('/')} residual blocks at stride 8/16/32, in-graph 3×3 peak suppression ([models/training/net.py](../training/net.py)) |
 | parameters | ${(c.parameters / 1e6).toFixed(2)} M |
 | compute | ${(c.flops / 1e9).toFixed(2)} GFLOPs per image |
 | training data | ${c.training.data} (\`parcelguard synth\` scans: single view, 640 high; by default ~50 % of parcels carry a prohibited item and ~30 % drugs, the dense sets 90 % and 85 %) |

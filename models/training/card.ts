@@ -88,6 +88,8 @@ interface TrainRun {
   /** Input size and blocks per stage of this run; older logs lack them (352 or 320 px, 1/2/1 blocks). */
   size?: number;
   depth?: number[];
+  /** The depthwise-separable stride-4 neck (lighten.py); older logs lack it (the full 3×3 neck). */
+  lightS4?: boolean;
   augmentation?: string;
   /** How the run built its training targets, where it differed from the first runs. */
   targets?: string;
@@ -100,6 +102,7 @@ type TrainLog = Record<string, unknown> & {
   size: number;
   /** Residual blocks at stride 8, 16, 32; logs from before networks could grow lack it. */
   depth?: number[];
+  lightS4?: boolean;
   images: number;
   minutes: number;
   steps: number;
@@ -116,7 +119,7 @@ function trainingData(t: TrainLog): string {
   return t.runs
     .map(
       (r, i) =>
-        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}${r.repeat ? `, scans repeated per epoch: ${r.repeat}` : ''}`,
+        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}${r.lightS4 ? ', depthwise-separable stride-4 neck' : ''}, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}${r.repeat ? `, scans repeated per epoch: ${r.repeat}` : ''}`,
     )
     .join('; ');
 }
@@ -152,12 +155,13 @@ async function main(): Promise<void> {
         '--size',
         String(train.size),
         ...(train.depth ? ['--depth', train.depth.join(',')] : []),
+        ...(train.lightS4 ? ['--light-s4'] : []),
       ],
       {
         encoding: 'utf8',
       },
     ),
-  ) as { params: number; flops: number; depth: number[] };
+  ) as { params: number; flops: number; depth: number[]; lightS4: boolean };
 
   const heldout = await evaluate(model, a.heldout);
   const degraded: Record<string, ReturnType<typeof summary>> = {};
@@ -175,6 +179,7 @@ async function main(): Promise<void> {
     parameters: flops.params,
     flops: flops.flops,
     depth: flops.depth,
+    lightS4: flops.lightS4,
     training: {
       data: trainingData(train),
       seed: train.seed,

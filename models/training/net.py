@@ -15,6 +15,15 @@ def cbr(cin, cout, stride=1, k=3):
     return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+def dws(c):
+    """Depthwise-separable 3x3 (per-channel 3x3, then 1x1): a seventh of a full 3x3's cost.
+
+    For the stride-4 neck, whose two full 3x3 convolutions at a quarter of the input size were a third
+    of the network's compute; the saving pays for depth at stride 8, where small parts are recognised."""
+    return nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, groups=c, bias=False), nn.Conv2d(c, c, 1, bias=False),
+                         nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+
+
 class Block(nn.Module):
     """Residual 3x3-3x3 block: depth at low cost where the receptive field must grow."""
 
@@ -49,13 +58,15 @@ def stage(cin, cout, blocks, identity_from):
 
 
 class Detector(nn.Module):
-    def __init__(self, num_classes, width=(24, 48, 80, 128, 160), neck=64, depth=DEPTH, grown_from=None):
+    def __init__(self, num_classes, width=(24, 48, 80, 128, 160), neck=64, depth=DEPTH, grown_from=None, light_s4=False):
         """`grown_from`: the depth of a checkpoint this network will be loaded from; its extra blocks
-        then start as identity, so the loaded network computes what it did before it grew."""
+        then start as identity, so the loaded network computes what it did before it grew.
+        `light_s4`: the stride-4 neck (the last smoothing conv and the head) depthwise-separable."""
         super().__init__()
         c1, c2, c3, c4, c5 = width
         base = grown_from or depth
         self.depth = tuple(depth)
+        self.light_s4 = light_s4
         self.stem = nn.Sequential(cbr(3, c1, 2), cbr(c1, c2, 2))  # /4
         self.s8 = stage(c2, c3, depth[0], base[0])  # /8
         self.s16 = stage(c3, c4, depth[1], base[1])  # /16
@@ -64,8 +75,11 @@ class Detector(nn.Module):
         self.l16 = nn.Conv2d(c4, neck, 1)
         self.l8 = nn.Conv2d(c3, neck, 1)
         self.l4 = nn.Conv2d(c2, neck, 1)
-        self.smooth = nn.ModuleList([cbr(neck, neck) for _ in range(3)])
-        self.head = cbr(neck, neck)
+        def s4():
+            return dws(neck) if light_s4 else cbr(neck, neck)
+
+        self.smooth = nn.ModuleList([cbr(neck, neck), cbr(neck, neck), s4()])
+        self.head = s4()
         self.heat = nn.Conv2d(neck, num_classes, 1)
         self.size = nn.Conv2d(neck, 2, 1)
         self.offset = nn.Conv2d(neck, 2, 1)
@@ -93,6 +107,11 @@ def depth_of(state):
     return tuple(blocks(n) for n in STAGES)
 
 
+def light_s4_of(state):
+    """Whether a saved state dict has the depthwise-separable stride-4 neck (its head's first conv is per channel)."""
+    return state["head.0.weight"].shape[1] == 1
+
+
 def load(path, num_classes, depth=None):
     """A detector from a checkpoint, at the checkpoint's own depth or grown to `depth` (never shrunk)."""
     state = torch.load(path)
@@ -100,7 +119,7 @@ def load(path, num_classes, depth=None):
     depth = tuple(depth or saved)
     if any(d < s for d, s in zip(depth, saved)):
         raise SystemExit(f"{path} has {saved} blocks per stage; a network cannot shrink to {depth}")
-    net = Detector(num_classes, depth=depth, grown_from=saved)
+    net = Detector(num_classes, depth=depth, grown_from=saved, light_s4=light_s4_of(state))
     missing, unexpected = net.load_state_dict(state, strict=False)
     # Only the added blocks may be missing (index 0 of a stage is its stride-2 conv, blocks follow);
     # anything else means the checkpoint is not this network.

@@ -62,6 +62,9 @@ def main():
     ap.add_argument("--depth", default=None,
                     help="residual blocks at stride 8,16,32, e.g. 1,3,2 (default: the checkpoint's, else "
                          f"{','.join(map(str, netlib.DEPTH))}); deeper than --resume grows it by identity blocks")
+    ap.add_argument("--light-s4", action="store_true",
+                    help="a new network with the depthwise-separable stride-4 neck (a resumed one keeps its own; "
+                         "lighten.py converts a trained one)")
     ap.add_argument("--repeat", default="",
                     help="repeat scans holding these classes per epoch, e.g. lighter=3 (see sampling.py)")
     args = ap.parse_args()
@@ -95,10 +98,12 @@ def main():
     depth = netlib.parse_depth(args.depth) if args.depth else None
     if args.resume:
         net = netlib.load(args.resume, len(classes), depth)
+        if args.light_s4 and not net.light_s4:
+            raise SystemExit(f"--light-s4: {args.resume} has the full stride-4 neck; convert it with lighten.py first")
         print(f"resumed from {args.resume}", flush=True)
     else:
-        net = Detector(len(classes), depth=depth or netlib.DEPTH)
-    print(f"blocks per stage (stride 8, 16, 32): {net.depth}", flush=True)
+        net = Detector(len(classes), depth=depth or netlib.DEPTH, light_s4=args.light_s4)
+    print(f"blocks per stage (stride 8, 16, 32): {net.depth}; stride-4 neck: {'depthwise-separable' if net.light_s4 else 'full 3x3'}", flush=True)
     print(f"parameters: {count_params(net)}", flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=5e-4)
     budget = args.minutes * 60
@@ -151,13 +156,13 @@ def main():
     runs.append({"data": args.data, "dataDescription": " + ".join(filter(None, (read_description(d) for d in args.data.split(",")))) or None, "minutes": args.minutes,
                  "steps": step, "imagesSeen": seen, "images": n, "lr": args.lr, "seed": args.seed,
                  "threads": args.threads, "resumedFrom": args.resume, "size": args.size, "depth": list(net.depth),
-                 "augmentation": data.AUGMENTATION, "repeat": args.repeat or None,
+                 "lightS4": net.light_s4, "augmentation": data.AUGMENTATION, "repeat": args.repeat or None,
                  "targets": targets.DESCRIPTION})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,
                    "totalMinutes": round(sum(r["minutes"] for r in runs), 1), "totalSteps": sum(r["steps"] for r in runs),
                    "totalImagesSeen": sum(r["imagesSeen"] for r in runs), "runs": runs,
-                   "classes": classes, "size": args.size, "depth": list(net.depth), "minutes": args.minutes, "batch": args.batch,
+                   "classes": classes, "size": args.size, "depth": list(net.depth), "lightS4": net.light_s4, "minutes": args.minutes, "batch": args.batch,
                    "lr": args.lr, "seed": args.seed, "threads": args.threads, "images": n, "steps": step, "imagesSeen": seen,
                    "parameters": count_params(net), "log": log}, f, indent=1)
         f.write("\n")
