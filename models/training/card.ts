@@ -88,6 +88,8 @@ interface TrainRun {
   /** Input size and blocks per stage of this run; older logs lack them (352 or 320 px, 1/2/1 blocks). */
   size?: number;
   depth?: number[];
+  /** Scans used from each dataset when fewer than all (`--limit`); absent or null for all. */
+  limit?: number | null;
   /** The depthwise-separable stride-4 neck (lighten.py); older logs lack it (the full 3×3 neck). */
   lightS4?: boolean;
   augmentation?: string;
@@ -119,7 +121,7 @@ function trainingData(t: TrainLog): string {
   return t.runs
     .map(
       (r, i) =>
-        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}${r.lightS4 ? ', depthwise-separable stride-4 neck' : ''}, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}${r.repeat ? `, scans repeated per epoch: ${r.repeat}` : ''}`,
+        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}${r.limit ? ` (the first ${r.limit} scans of each)` : ''}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}${r.lightS4 ? ', depthwise-separable stride-4 neck' : ''}, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}${r.repeat ? `, scans repeated per epoch: ${r.repeat}` : ''}`,
     )
     .join('; ');
 }

@@ -156,7 +156,7 @@ def main():
     runs.append({"data": args.data, "dataDescription": " + ".join(filter(None, (read_description(d) for d in args.data.split(",")))) or None, "minutes": args.minutes,
                  "steps": step, "imagesSeen": seen, "images": n, "lr": args.lr, "seed": args.seed,
                  "threads": args.threads, "resumedFrom": args.resume, "size": args.size, "depth": list(net.depth),
-                 "lightS4": net.light_s4, "augmentation": data.AUGMENTATION, "repeat": args.repeat or None,
+                 "lightS4": net.light_s4, "limit": args.limit, "augmentation": data.AUGMENTATION, "repeat": args.repeat or None,
                  "targets": targets.DESCRIPTION})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,
