@@ -26,18 +26,6 @@ import data
 import net as netlib
 
 
-def s4_input(model, x):
-    """The stride-4 neck's input: everything before smooth[2], as in Detector.forward."""
-    f4 = model.stem(x)
-    f8 = model.s8(f4)
-    f16 = model.s16(f8)
-    f32 = model.s32(f16)
-    p = model.l32(f32)
-    p = model.smooth[0](model.l16(f16) + F.interpolate(p, size=f16.shape[-2:], mode="nearest"))
-    p = model.smooth[1](model.l8(f8) + F.interpolate(p, size=f8.shape[-2:], mode="nearest"))
-    return model.l4(f4) + F.interpolate(p, size=f4.shape[-2:], mode="nearest")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", required=True, help="a trained detector with the full stride-4 neck")
@@ -81,9 +69,9 @@ def main():
         idx = torch.randint(len(images), (args.batch,), generator=gen).numpy()
         x = torch.from_numpy(images[np.sort(idx)]).permute(0, 3, 1, 2).float() / 255.0
         with torch.no_grad():
-            p = s4_input(teacher, x)
-            want = teacher.head(teacher.smooth[2](p))
-        got = student.head(student.smooth[2](p))
+            p = teacher.s4_input(x)
+            want = teacher.s4_neck(p)
+        got = student.s4_neck(p)
         # Relative error, so the figure reads the same whatever the features' scale.
         loss = F.mse_loss(got, want) / want.pow(2).mean().clamp(min=1e-8)
         lr = args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, (time.time() - start) / budget)))

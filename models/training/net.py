@@ -85,16 +85,24 @@ class Detector(nn.Module):
         self.offset = nn.Conv2d(neck, 2, 1)
         nn.init.constant_(self.heat.bias, -2.19)  # prior 0.1: stable focal loss from the first step
 
-    def forward(self, x):
-        """x: float NCHW in [0,1]. Returns heatmap logits, log box size (in stride units), offset logits."""
+    def s4_input(self, x):
+        """Everything before the stride-4 neck: its input, the sum of the stride-4 lateral and the
+        upsampled coarser levels (lighten.py teaches a new neck on it)."""
         f4 = self.stem(x)
         f8 = self.s8(f4)
         f16 = self.s16(f8)
         f32 = self.s32(f16)
         p = self.l32(f32)
-        for lat, feat, smooth in ((self.l16, f16, self.smooth[0]), (self.l8, f8, self.smooth[1]), (self.l4, f4, self.smooth[2])):
+        for lat, feat, smooth in ((self.l16, f16, self.smooth[0]), (self.l8, f8, self.smooth[1])):
             p = smooth(lat(feat) + F.interpolate(p, size=feat.shape[-2:], mode="nearest"))
-        h = self.head(p)
+        return self.l4(f4) + F.interpolate(p, size=f4.shape[-2:], mode="nearest")
+
+    def s4_neck(self, p):
+        return self.head(self.smooth[2](p))
+
+    def forward(self, x):
+        """x: float NCHW in [0,1]. Returns heatmap logits, log box size (in stride units), offset logits."""
+        h = self.s4_neck(self.s4_input(x))
         return self.heat(h), self.size(h), self.offset(h)
 
 

@@ -11,18 +11,13 @@ import tempfile
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../models/training"))
+sys.path.insert(0, os.path.dirname(__file__))
 import net as netlib  # noqa: E402
+from fakes import trained_looking  # noqa: E402
 
 torch.manual_seed(0)
-small = netlib.Detector(3)
 # Trained-looking BN statistics and scales, so "identity" is tested against more than fresh defaults.
-for m in small.modules():
-    if isinstance(m, torch.nn.BatchNorm2d):
-        m.running_mean.uniform_(-0.5, 0.5)
-        m.running_var.uniform_(0.5, 2.0)
-        m.weight.data.uniform_(0.5, 1.5)
-        m.bias.data.uniform_(-0.2, 0.2)
-small.eval()
+small = trained_looking(netlib.Detector(3)).eval()
 found = {}
 with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "small.pt")

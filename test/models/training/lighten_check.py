@@ -15,27 +15,21 @@ from PIL import Image
 
 TRAINING = os.path.join(os.path.dirname(__file__), "../../../models/training")
 sys.path.insert(0, TRAINING)
+sys.path.insert(0, os.path.dirname(__file__))
 import net as netlib  # noqa: E402
-from lighten import s4_input  # noqa: E402
+from fakes import trained_looking  # noqa: E402
 
 NECK = ("smooth.2.", "head.")
 torch.manual_seed(0)
-full = netlib.Detector(3)
-for m in full.modules():
-    if isinstance(m, torch.nn.BatchNorm2d):
-        m.running_mean.uniform_(-0.5, 0.5)
-        m.running_var.uniform_(0.5, 2.0)
-        m.weight.data.uniform_(0.5, 1.5)
-        m.bias.data.uniform_(-0.2, 0.2)
-full.eval()
+full = trained_looking(netlib.Detector(3)).eval()
 
 
 def neck_error(student, x):
     """The student's stride-4 neck output against the full network's, relative to the latter's power."""
     with torch.no_grad():
-        p = s4_input(full, x)
-        want = full.head(full.smooth[2](p))
-        got = student.head(student.smooth[2](p))
+        p = full.s4_input(x)
+        want = full.s4_neck(p)
+        got = student.s4_neck(p)
     return float(((got - want) ** 2).mean() / (want**2).mean())
 
 
