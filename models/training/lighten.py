@@ -61,7 +61,7 @@ def main():
 
     images, _ = data.load(args.data, classes, args.size, args.images)
     opt = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0)
-    student.eval()  # the frozen trunk keeps its batch-norm statistics; only the new layers' update
+    student.eval()  # the frozen trunk keeps its batch-norm statistics; only the new layers' statistics update
     student.smooth[2].train()
     student.head.train()
     budget, start, step = args.minutes * 60, time.time(), 0

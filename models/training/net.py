@@ -19,7 +19,7 @@ def dws(c):
     """Depthwise-separable 3x3 (per-channel 3x3, then 1x1): an eighth of a full 3x3's cost at 64 channels.
 
     For the stride-4 neck, whose two full 3x3 convolutions at a quarter of the input size were a third
-    of the network's compute; the saving pays for depth at stride 8, where small parts are recognised."""
+    of the network's compute; the saving pays for a larger input or more depth in the same time."""
     return nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, groups=c, bias=False), nn.Conv2d(c, c, 1, bias=False),
                          nn.BatchNorm2d(c), nn.ReLU(inplace=True))
 
