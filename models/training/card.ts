@@ -9,6 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
@@ -200,6 +201,9 @@ async function main(): Promise<void> {
       ...(await latency(model, firstImage)),
       imagesPerSecGateway: round(heldout.imagesPerSec, 1),
       threads: 1,
+      // Latency differs by tens of percent between the CPUs our machines are drawn from (23.6 vs 30.1 ms
+      // for the same prohibited model), so a card says which one it was measured on.
+      machine: `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${availableParallelism()} cores`,
     },
     ci: {
       count: ci.images,
