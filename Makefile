@@ -78,18 +78,19 @@ models-data: deps
 # low-learning-rate finish, 120 min more from there, and 110 min after the generator's lighters got
 # acetal tanks and its powder one bag per box. Then 95 min with deeper networks (identity-initialised
 # blocks, train.py --depth), the prohibited one at 416 px instead of 352. Then 100 min more of the
-# prohibited model as it was, beside 90 min of the drug model at 384 px instead of 320. Then 100 min of
-# each: the prohibited model with its lighter scans three times per epoch, the drug one at 416 px. Then
-# 100 min more of the prohibited model alone at 448 px. (A drug run beside it, 100 min at 416 px with
-# powder scans twice per epoch, moved mAP50 by +0.002 and cost brick and powder 0.11-0.13 precision at
-# the configured thresholds, so it was not adopted.) Then the drug model's stride-4 neck made
-# depthwise-separable (lighten.py) and 100 min at 480 px, on the first 4000 scans of each set so that
-# its image cache fitted in memory beside a prohibited run. (That prohibited run, the same at 512 px
-# with lighter scans three times per epoch, raised lighter AP50 0.571 -> 0.602 and mAP50 0.833 -> 0.839
-# but cost knife 0.057 and mAP50:95 0.026, so it was not adopted.) Then the cards. The shipped runs 1-5
-# saw the data of the generator before that change; this target runs them all on today's, so its figures
-# differ a little. (Run 6 was a short finish that did not help; it is left out, so the sixth to tenth runs
-# here are named r7 to r11.)
+# prohibited model as it was, beside 90 min of the drug model at 384 px instead of 320. Then 100 min
+# of each: the prohibited model with its lighter scans three times per epoch, the drug one at 416 px.
+# Then 100 min more of the prohibited model alone at 448 px. (A drug run beside it, 100 min at 416 px
+# with powder scans twice per epoch, moved mAP50 by +0.002 and cost brick and powder 0.11-0.13
+# precision at the configured thresholds, so it was not adopted.) Then the drug model's stride-4 neck
+# made depthwise-separable (lighten.py) and 100 min at 480 px, on the first 4000 scans of each set so
+# that its image cache fitted in memory beside a prohibited run. (That prohibited run, the same at
+# 512 px with lighter scans three times per epoch, raised lighter AP50 0.571 -> 0.602 and mAP50 0.833
+# -> 0.839 but cost knife 0.057 and mAP50:95 0.026, so it was not adopted. Nor was 40 min more of the
+# drug model at lr 0.001 on all scans: mAP50 0.740 -> 0.735, mAP50:95 0.394 -> 0.402.) Then the cards.
+# The shipped runs 1-5 saw the data of the generator before that change; this target runs them all on
+# today's, so its figures differ a little. (Run 6 was a short finish that did not help; it is left
+# out, so the sixth to tenth runs here are named r7 to r11.)
 # glibc hands each large tensor back to the kernel when it is freed and faults it in again on the next
 # step; on some of our VMs page faults are so slow that this made training ~3x slower (the drug model
 # at 480 px on two threads: 3.3 -> 9.2 images/s with these, which keep freed memory in the process).
