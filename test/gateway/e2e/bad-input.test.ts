@@ -56,12 +56,14 @@ interface Reason {
   code: string;
 }
 
+/** Complete entries only: the quarantine writes reason.json last, so an entry without one is still being written. */
 function quarantineReasons(dataDir: string): Reason[] {
   const root = join(dataDir, 'quarantine');
   if (!existsSync(root)) return [];
-  return readdirSync(root).map(
-    (d) => JSON.parse(readFileSync(join(root, d, 'reason.json'), 'utf8')) as Reason,
-  );
+  return readdirSync(root)
+    .map((d) => join(root, d, 'reason.json'))
+    .filter((f) => existsSync(f))
+    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as Reason);
 }
 
 let site: TestSite;
