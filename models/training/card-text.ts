@@ -44,8 +44,8 @@ export interface Card {
     runP90Ms: number;
     imagesPerSecGateway: number | null;
     threads: number;
-    /** CPU model and cores; absent from cards measured before it was recorded. */
-    machine?: string;
+    /** CPU model and cores the latency was measured on. */
+    machine: string;
   };
   ci: { count: number; seed: number; map50: number | null; map5095: number | null; tolerance: number };
   measuredAt: string;
@@ -111,7 +111,7 @@ and lifted (a washed-out display). Made by [models/training/degrade.ts](../train
 
 ## Speed
 
-\`session.run\` on one image, one CPU thread, ${c.latency.machine ?? "this project's 2-core reference machine"}: p50
+\`session.run\` on one image, one CPU thread, ${c.latency.machine}: p50
 **${f(c.latency.runP50Ms, 1)} ms**, p90 ${f(c.latency.runP90Ms, 1)} ms. Through the gateway's whole
 detect path during evaluation (decode, letterbox, worker, decoder; one worker, one thread):
 ${f(c.latency.imagesPerSecGateway, 1)} images/s.
