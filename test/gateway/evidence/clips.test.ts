@@ -112,6 +112,8 @@ describeWithRtsp('ClipService with a real camera', () => {
 
       const snap = ffprobe(join(dir, 'cam-1.jpg'));
       expect(snap.streams[0]).toMatchObject({ codec_name: 'mjpeg', width: 160, height: 120 });
+      // The request is retired only after onReady has returned, so it may still be there for a moment.
+      await waitFor('request retired', () => !existsSync(join(dir, 'cam-1.request.json')), 5000);
       expect(readdirSync(dir).sort()).toEqual(['cam-1.jpg', 'cam-1.json', 'cam-1.mp4']);
       expect(await svc.refs(alertId)).toEqual([ref]);
     } finally {
