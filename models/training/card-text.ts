@@ -47,13 +47,26 @@ export interface Card {
     /** CPU model and cores the latency was measured on. */
     machine: string;
   };
+  /** How the model was quantized (quantize.py) and what its float export scores; absent for a float model. */
+  quantization?: {
+    activations: string;
+    weights: string;
+    method: string;
+    /** 'float', or how quantize.py --image-int8 made them integer; absent in records from before it. */
+    imageConvolutions?: string;
+    calibration: { data: string; scans: number };
+    float: { map50: number | null; map5095: number | null; runP50Ms: number };
+  };
   ci: { count: number; seed: number; map50: number | null; map5095: number | null; tolerance: number };
   measuredAt: string;
 }
 
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '–' : x.toFixed(d));
+const delta = (a: number | null, b: number | null) =>
+  a === null || b === null ? '–' : `${a >= b ? '+' : '−'}${Math.abs(a - b).toFixed(3)}`;
 
 export function renderCard(c: Card): string {
+  const q = c.quantization;
   const rows = c.labels
     .map((l) => {
       const p = c.heldout.perClass[l];
@@ -83,7 +96,7 @@ for production screening until fine-tuned and evaluated on images from the site'
 | input | ${c.input.width}×${c.input.height} ${c.input.dtype} ${c.input.layout.toUpperCase()}, letterboxed, normalisation inside the graph, dynamic batch |
 | output | ${c.output} layout \`[N, 4+${c.labels.length}, cells]\` |
 | architecture | CenterNet-style: stride-4 centre heatmaps + box size + offset, FPN-lite neck${c.lightS4 ? ' (depthwise-separable at stride 4)' : ''}, ${c.depth.join('/')} residual blocks at stride 8/16/32, in-graph 3×3 peak suppression ([models/training/net.py](../training/net.py)) |
-| parameters | ${(c.parameters / 1e6).toFixed(2)} M |
+| parameters | ${(c.parameters / 1e6).toFixed(2)} M |${q ? `\n| numbers | int8, post-training ([models/training/quantize.py](../training/quantize.py)): ${q.activations}; ${q.weights}; ranges from ${q.calibration.scans} training scans (\`${q.calibration.data}\`), ${q.method}. ${q.imageConvolutions === 'float' ? 'The convolution fed by the image, the' : 'The'} heads' last 1×1 convolutions and the decode stay float |` : ''}
 | compute | ${(c.flops / 1e9).toFixed(2)} GFLOPs per image |
 | training data | ${c.training.data} (\`parcelguard synth\` scans: single view, 640 high; by default ~50 % of parcels carry a prohibited item and ~30 % drugs, the dense sets 90 % and 85 %) |
 | training | ${c.training.minutes} min in all on ${c.training.threads} CPU thread(s), ${c.training.steps} steps of ${c.training.batch}, ${c.training.imagesSeen} images seen |
@@ -99,7 +112,7 @@ can see of the threat; a threat hidden under dense clutter has none ([docs/model
 | --- | --- | --- | --- | --- | --- |
 ${rows}
 | **all** | | **${f(c.heldout.map50)}** | **${f(c.heldout.map5095)}** | | |
-
+${q ? `\nThe float export of the same checkpoint scores mAP50 ${f(q.float.map50)} and mAP50:95 ${f(q.float.map5095)} on the same set, so int8\nchanges them by ${delta(c.heldout.map50, q.float.map50)} and ${delta(c.heldout.map5095, q.float.map5095)}.\n` : ''}
 ## Robustness: the same held-out set, degraded
 
 | degradation | mAP50 | mAP50:95 | change in mAP50 |
@@ -114,7 +127,7 @@ and lifted (a washed-out display). Made by [models/training/degrade.ts](../train
 \`session.run\` on one image, one CPU thread, ${c.latency.machine}: p50
 **${f(c.latency.runP50Ms, 1)} ms**, p90 ${f(c.latency.runP90Ms, 1)} ms. Through the gateway's whole
 detect path during evaluation (decode, letterbox, worker, decoder; one worker, one thread):
-${f(c.latency.imagesPerSecGateway, 1)} images/s.
+${f(c.latency.imagesPerSecGateway, 1)} images/s.${q ? `\nThe float export of the same checkpoint, timed the same way in the same run: p50 ${f(q.float.runP50Ms, 1)} ms, so int8 runs\n${(q.float.runP50Ms / c.latency.runP50Ms).toFixed(2)}× as fast on this CPU. The gain depends on the CPU's integer instructions (VNNI, here; ARM's dot-product).` : ''}
 
 ## Limits (read before use)
 

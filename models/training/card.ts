@@ -8,8 +8,8 @@
  * regenerated set and fails when the model, decoder or preprocessing drifted.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
@@ -59,6 +59,49 @@ async function latency(model: ModelConfig, image: string): Promise<{ runP50Ms: n
   await s.release();
   ms.sort((a, b) => a - b);
   return { runP50Ms: round(ms[20]!, 1)!, runP90Ms: round(ms[36]!, 1)! };
+}
+
+/** What quantize.py wrote beside the model; null for a float model. */
+interface QuantizationRecord {
+  from: string;
+  activations: string;
+  weights: string;
+  method: string;
+  imageConvolutions?: string;
+  calibration: { data: string; scans: number };
+}
+
+/**
+ * The cost of int8, measured rather than assumed: the float export of the same checkpoint, scored on
+ * the same held-out set and timed on the same machine in the same run.
+ */
+async function floatReference(
+  model: ModelConfig,
+  train: TrainLog,
+  dir: string,
+  heldout: string,
+  image: string,
+): Promise<{ map50: number | null; map5095: number | null; runP50Ms: number }> {
+  const tmp = mkdtempSync(join(tmpdir(), 'pg-card-'));
+  try {
+    const path = join(tmp, 'float.onnx');
+    execFileSync('/usr/bin/python3', [
+      join(REPO, 'models/training/export.py'),
+      join(dir, 'checkpoint.pt'),
+      train.classes.join(','),
+      String(train.size),
+      path,
+    ]);
+    const float = { ...model, path };
+    const r = await evaluate(float, heldout);
+    return {
+      map50: round(r.map50),
+      map5095: round(r.map5095),
+      runP50Ms: (await latency(float, image)).runP50Ms,
+    };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 const summary = (r: EvalReport) => ({
@@ -172,6 +215,12 @@ async function main(): Promise<void> {
     degraded[kind] = summary(await evaluate(model, join(a.degraded, kind)));
   const ci = await evaluate(model, a.ci);
   const firstImage = (await readDataset(a.heldout)).images[0]!.path;
+  const quantFile = join(dir, 'quantization.json');
+  const quantized = existsSync(quantFile)
+    ? (JSON.parse(readFileSync(quantFile, 'utf8')) as QuantizationRecord)
+    : null;
+  const run = await latency(model, firstImage);
+  const float = quantized ? await floatReference(model, train, dir, a.heldout, firstImage) : null;
   const card = {
     name: a.name,
     version: model.version,
@@ -198,13 +247,14 @@ async function main(): Promise<void> {
     },
     degraded,
     latency: {
-      ...(await latency(model, firstImage)),
+      ...run,
       imagesPerSecGateway: round(heldout.imagesPerSec, 1),
       threads: 1,
       // Latency differs by tens of percent between the CPUs our machines are drawn from (23.6 vs 30.1 ms
       // for the same prohibited model), so a card says which one it was measured on.
       machine: `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${availableParallelism()} cores`,
     },
+    ...(quantized && float ? { quantization: { ...quantized, float } } : {}),
     ci: {
       count: ci.images,
       seed: Number(a['ci-seed']),
