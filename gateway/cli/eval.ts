@@ -6,9 +6,11 @@ import { errorMessage, isPgError } from '../../config/shared/errors.js';
 import { createLogger } from '../../config/shared/log.js';
 import { buildClassMapping, parseMapOption } from '../../models/eval/classes.js';
 import { EvalUsageError, readDataset } from '../../models/eval/dataset.js';
+import { ErrorReport, formatTally } from '../../models/eval/error-report.js';
+import { imageErrors } from '../../models/eval/errors.js';
 import { modelFromConfig, modelFromOnnx } from '../../models/eval/model.js';
 import { formatReport, toJson } from '../../models/eval/report.js';
-import { runEval } from '../../models/eval/run.js';
+import { runEval, type ScoredImage } from '../../models/eval/run.js';
 
 export const EVAL_USAGE = `usage: parcelguard eval --model NAME|PATH --data DIR [options]
 
@@ -26,6 +28,9 @@ thresholds, images/s.
   --limit N             evaluate the first N images only
   --workers N           inference worker threads (default: the config's, else min(4, cores))
   --json                print one JSON object: map50, map5095, images, imagesPerSec, perClass
+  --errors DIR          also list every false alarm and miss at the configured thresholds, with its
+                        likeliest cause, in DIR/errors.json, and write example crops of each cause
+                        to DIR/<label>/<false-alarm|miss>/<cause>/
   --input WxH  --layout nchw|nhwc  --dtype float32|uint8  --output yolov5|yolov8|e2e  --labels FILE
                         for --model PATH only, where the graph leaves them open
 
@@ -50,6 +55,7 @@ const parse = (args: string[]) =>
       limit: { type: 'string' },
       workers: { type: 'string' },
       json: { type: 'boolean' },
+      errors: { type: 'string' },
       input: { type: 'string' },
       layout: { type: 'string' },
       dtype: { type: 'string' },
@@ -133,6 +139,8 @@ export async function evalCommand(
     if (dataset.split === 'train') say('note: evaluating on the train split (no val or test in data.yaml)');
 
     const total = Math.min(limit ?? dataset.images.length, dataset.images.length);
+    const labels = model.labels.map((l) => l.name);
+    const errors = values.errors === undefined ? null : new ErrorReport(values.errors, labels);
     const tty = 'isTTY' in io.err && io.err.isTTY === true;
     const report = await runEval({
       model,
@@ -144,6 +152,17 @@ export async function evalCommand(
       ...(limit === undefined ? {} : { limit }),
       log: createLogger({ level: 'warn', destination: io.err }),
       ...(tty ? { onProgress: (n: number) => io.err.write(`\r  ${n}/${total} images`) } : {}),
+      ...(errors
+        ? {
+            onImage: (s: ScoredImage) =>
+              errors.add(
+                s.order,
+                s.image.path,
+                s.view,
+                imageErrors(s.gt, s.dets, labels.length, mapping.present),
+              ),
+          }
+        : {}),
     }).catch((err: unknown) => {
       // A model that does not load or does not fit its declared layout is the user's input, like a bad path.
       if (isPgError(err) && (err.code === 'MODEL_LOAD' || err.code === 'MODEL_SHAPE'))
@@ -154,6 +173,13 @@ export async function evalCommand(
 
     if (values.json) io.out.write(`${JSON.stringify(toJson(report))}\n`);
     else io.out.write(`${formatReport(report)}\n`);
+    if (errors) {
+      const crops = await errors.write();
+      const text = `${formatTally(errors.tally(), values.errors as string)}\n(${crops} example crops)`;
+      // With --json, stdout holds the JSON object alone.
+      if (values.json) say(text);
+      else io.out.write(`\n${text}\n`);
+    }
     if (values.json) {
       // The JSON has room for nothing else; what was left out of the scoring still deserves a word.
       const absent = report.classes.filter((c) => !c.inDataset).map((c) => c.label);

@@ -72,10 +72,10 @@ export function boxIou(a: Box, b: Box): number {
 
 /**
  * Greedy matching of one image's detections of one class (already sorted best first) to its ground
- * truth at one IoU threshold; returns a TP flag per detection. Ties in IoU go to the later ground
- * truth box, as in pycocotools' loop.
+ * truth at one IoU threshold; returns the index of the ground-truth box each detection took, or -1.
+ * Ties in IoU go to the later ground truth box, as in pycocotools' loop.
  */
-export function matchDetections(gt: readonly Box[], dets: readonly Box[], threshold: number): boolean[] {
+export function matchIndices(gt: readonly Box[], dets: readonly Box[], threshold: number): number[] {
   const taken = new Array<boolean>(gt.length).fill(false);
   return dets.map((d) => {
     let best = -1;
@@ -87,10 +87,14 @@ export function matchDetections(gt: readonly Box[], dets: readonly Box[], thresh
       bestIou = v;
       best = gi;
     });
-    if (best < 0) return false;
-    taken[best] = true;
-    return true;
+    if (best >= 0) taken[best] = true;
+    return best;
   });
+}
+
+/** matchIndices as a true-positive flag per detection. */
+export function matchDetections(gt: readonly Box[], dets: readonly Box[], threshold: number): boolean[] {
+  return matchIndices(gt, dets, threshold).map((i) => i >= 0);
 }
 
 /**

@@ -221,6 +221,65 @@ describe('parcelguard eval on the yolov8 fixture', () => {
     expect(table.out).toContain('model labels with no dataset class (not scored): powder');
   });
 
+  it('--errors lists each false alarm and miss with its cause, and crops examples', async () => {
+    // a: a knife nothing detects; c: a knife at E, found at 0.45 under knife's 0.5. Unlabelled: gun G
+    // on image b (on nothing) and gun C on image d (on knife A).
+    const data = await makeDataset(
+      ['knife', 'gun', 'powder'],
+      {},
+      { a: [['knife', [0, 40, 16, 56]]], c: [['knife', [80, 0, 112, 32]]] },
+    );
+    const drop = (image: string, line: number) => {
+      const path = join(data, 'labels', 'val', `${image}.txt`);
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      lines.splice(line, 1);
+      writeFileSync(path, `${lines.join('\n')}\n`);
+    };
+    drop('b', 2); // G: truth() lists A, C, G, D (and the probe)
+    drop('d', 1); // C
+    const dir = join(mkdtempSync(join(tmpdir(), 'pg-eval-errors-')), 'errors');
+    const r = await run(['--model', onnxPath, '--data', data, '--errors', dir, '--workers', '2']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      [
+        'knife  false alarms: 0',
+        '       misses:       2 (below-threshold 1, nothing 1)',
+        'gun    false alarms: 2 (background 1, on-knife 1)',
+        '       misses:       0',
+        '(4 example crops)',
+      ].join('\n'),
+    );
+    const json = JSON.parse(readFileSync(join(dir, 'errors.json'), 'utf8'));
+    const image = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+    expect(
+      json.errors.map((e: { image: string; label: string; cause: string; score: number | null }) => [
+        image(e.image),
+        e.label,
+        e.cause,
+        e.score,
+      ]),
+    ).toEqual([
+      ['a.png', 'knife', 'nothing', null],
+      ['b.png', 'gun', 'background', expect.closeTo(0.6, 5)], // float32 scores
+      ['c.png', 'knife', 'below-threshold', expect.closeTo(0.45, 5)],
+      ['d.png', 'gun', 'on-knife', expect.closeTo(0.7, 5)],
+    ]);
+    expect(json.errors[3].box).toEqual([18, 2, 50, 34]); // C in d's source pixels
+    for (const crop of [
+      'knife/miss/nothing/a.png',
+      'knife/miss/below-threshold/c-0.45.png',
+      'gun/false-alarm/background/b-0.60.png',
+      'gun/false-alarm/on-knife/d-0.70.png',
+    ])
+      expect((await sharp(join(dir, crop)).metadata()).format).toBe('png');
+
+    // With --json, stdout stays one JSON object and the tally goes to stderr.
+    const quiet = await run(['--model', onnxPath, '--data', data, '--errors', dir, '--json']);
+    expect(quiet.code).toBe(0);
+    expect(JSON.parse(quiet.out).perClass.gun.precision).toBeCloseTo(6 / 8, 12);
+    expect(quiet.err).toContain('gun    false alarms: 2 (background 1, on-knife 1)');
+  });
+
   it('exits 2 with a clear message on bad input', async () => {
     const data = await makeDataset(['knife'], {});
     const cases: Array<[string[], RegExp]> = [

@@ -1,0 +1,152 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
+import type { Box } from '../../config/shared/types.js';
+import { causeName, type ImageError } from './errors.js';
+
+/**
+ * Collects `parcelguard eval --errors DIR`: every false alarm and miss at the configured thresholds
+ * in DIR/errors.json, and for each label, kind and cause a few crops to look at, in
+ * DIR/<label>/<false-alarm|miss>/<cause>/. The list is complete; the crops are examples, the ones
+ * from the first images in dataset order, so two runs over the same data show the same ones however
+ * the workers interleave.
+ */
+
+/** Context around a crop's box, as a share of the box's size, and at least this many pixels. */
+const CONTEXT = 0.5;
+const MIN_CONTEXT_PX = 24;
+
+export interface ErrorEntry {
+  image: string;
+  label: string;
+  type: ImageError['type'];
+  cause: string;
+  /** [x1, y1, x2, y2] in source pixels. */
+  box: Box;
+  /** The detection's score (false alarm) or the best score under threshold (miss found too weakly). */
+  score: number | null;
+}
+
+export interface ErrorTally {
+  label: string;
+  falseAlarms: Record<string, number>;
+  misses: Record<string, number>;
+}
+
+interface Crop {
+  order: number;
+  path: string;
+  png: Buffer;
+}
+
+export interface ImageView {
+  rgb: Buffer;
+  width: number;
+  height: number;
+}
+
+export class ErrorReport {
+  private readonly entries: Array<ErrorEntry & { order: number }> = [];
+  private readonly crops = new Map<string, Crop[]>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly labels: readonly string[],
+    private readonly cropsPerCause = 12,
+  ) {}
+
+  /** One image's errors; `order` is its place in the dataset (crops are chosen by it). */
+  async add(order: number, imagePath: string, view: ImageView, errors: readonly ImageError[]): Promise<void> {
+    const stem = basename(imagePath, extname(imagePath));
+    for (const e of errors) {
+      const label = this.labels[e.cls] ?? String(e.cls);
+      const cause = causeName(e, this.labels);
+      const score =
+        e.type === 'false-alarm' ? e.score : e.cause.kind === 'below-threshold' ? e.cause.score : null;
+      this.entries.push({ order, image: imagePath, label, type: e.type, cause, box: e.box, score });
+      const key = join(label, e.type, cause);
+      if (!this.wants(key, order)) continue;
+      const png = await crop(view, e.box);
+      // Images are added concurrently: another may have filled the place while this crop was made.
+      if (!this.wants(key, order)) continue;
+      const kept = this.crops.get(key) ?? [];
+      const name = `${stem}${score === null ? '' : `-${score.toFixed(2)}`}.png`;
+      kept.push({ order, path: join(key, name), png });
+      kept.sort((a, b) => a.order - b.order);
+      this.crops.set(key, kept.slice(0, this.cropsPerCause));
+    }
+  }
+
+  private wants(key: string, order: number): boolean {
+    const kept = this.crops.get(key) ?? [];
+    return kept.length < this.cropsPerCause || kept.some((c) => c.order > order);
+  }
+
+  tally(): ErrorTally[] {
+    return this.labels.map((label) => {
+      const t: ErrorTally = { label, falseAlarms: {}, misses: {} };
+      for (const e of this.entries) {
+        if (e.label !== label) continue;
+        const into = e.type === 'false-alarm' ? t.falseAlarms : t.misses;
+        into[e.cause] = (into[e.cause] ?? 0) + 1;
+      }
+      return t;
+    });
+  }
+
+  /** Writes errors.json and the crops; returns the number of crops written. */
+  async write(): Promise<number> {
+    await mkdir(this.dir, { recursive: true });
+    const errors = [...this.entries].sort((a, b) => a.order - b.order).map(({ order: _, ...e }) => e);
+    await writeFile(
+      join(this.dir, 'errors.json'),
+      `${JSON.stringify({ tally: this.tally(), errors }, null, 1)}\n`,
+    );
+    let n = 0;
+    for (const list of this.crops.values()) {
+      for (const c of list) {
+        const path = join(this.dir, c.path);
+        await mkdir(join(path, '..'), { recursive: true });
+        await writeFile(path, c.png);
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+async function crop(view: ImageView, box: Box): Promise<Buffer> {
+  const [x1, y1, x2, y2] = box;
+  const padX = Math.max(MIN_CONTEXT_PX, (x2 - x1) * CONTEXT);
+  const padY = Math.max(MIN_CONTEXT_PX, (y2 - y1) * CONTEXT);
+  const left = Math.max(0, Math.floor(x1 - padX));
+  const top = Math.max(0, Math.floor(y1 - padY));
+  const right = Math.min(view.width, Math.ceil(x2 + padX));
+  const bottom = Math.min(view.height, Math.ceil(y2 + padY));
+  return sharp(view.rgb, { raw: { width: view.width, height: view.height, channels: 3 } })
+    .extract({ left, top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) })
+    .png()
+    .toBuffer();
+}
+
+/** The tally as text: one line per label with errors, causes most frequent first. */
+export function formatTally(tally: readonly ErrorTally[], dir: string): string {
+  const list = (r: Record<string, number>): string => {
+    const total = Object.values(r).reduce((a, b) => a + b, 0);
+    if (total === 0) return '0';
+    const parts = Object.entries(r)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .map(([k, v]) => `${k} ${v}`);
+    return `${total} (${parts.join(', ')})`;
+  };
+  const shown = tally.filter((t) => Object.keys(t.falseAlarms).length + Object.keys(t.misses).length > 0);
+  const width = Math.max(0, ...shown.map((t) => t.label.length));
+  const lines = shown.flatMap((t) => [
+    `${t.label.padEnd(width)}  false alarms: ${list(t.falseAlarms)}`,
+    `${''.padEnd(width)}  misses:       ${list(t.misses)}`,
+  ]);
+  return [
+    `errors at the configured thresholds (every one in ${join(dir, 'errors.json')}, examples in ${dir}/<label>/):`,
+    ...(lines.length > 0 ? lines : ['none']),
+  ].join('\n');
+}
