@@ -14,7 +14,7 @@ import { boxIou, type EvalBox, type EvalDetection, matchIndices } from './ap.js'
  */
 
 /** IoU below which two boxes are taken to be about different things. */
-export const TOUCH_IOU = 0.1;
+const TOUCH_IOU = 0.1;
 const MATCH_IOU = 0.5;
 
 export type FalseAlarmCause =

@@ -51,7 +51,7 @@ export interface EvalRunOptions {
   onProgress?: (done: number, total: number) => void;
   /**
    * Each image as it is scored (in completion order; `order` is its place in the dataset), with its
-   * decoded pixels, for what looks closer than AP (eval --errors). Its errors fail the image.
+   * decoded pixels, for what looks closer than AP (eval --errors). A failure there fails the run.
    */
   onImage?: (scored: ScoredImage) => Promise<void>;
 }
@@ -141,6 +141,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalReport> {
   try {
     type Outcome = { gt: EvalBox[]; dets: EvalDetection[] } | null;
     const one = async (im: DatasetImage, order: number): Promise<Outcome> => {
+      let scored: ScoredImage;
       try {
         const file = {
           kind: 'image' as const,
@@ -162,13 +163,14 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalReport> {
           else gt.push({ cls, box: g.box });
         }
         const raw = found.map((d) => ({ cls: labelIndex.get(d.label) ?? -1, score: d.score, box: d.box }));
-        const dets = markCounted(raw, thresholds, model.maxDetections);
-        await opts.onImage?.({ order, image: im, view, gt, dets });
-        return { gt, dets };
+        scored = { order, image: im, view, gt, dets: markCounted(raw, thresholds, model.maxDetections) };
       } catch (err) {
         failed.push({ path: im.path, error: errorMessage(err) });
         return null;
       }
+      // Outside the image's own try: a failure there is the evaluation's, and must not drop the image from AP.
+      await opts.onImage?.(scored);
+      return { gt: scored.gt, dets: scored.dets };
     };
 
     // A few images in flight per worker keep every worker busy while the next ones decode. Results
