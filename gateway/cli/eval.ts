@@ -140,7 +140,7 @@ export async function evalCommand(
 
     const total = Math.min(limit ?? dataset.images.length, dataset.images.length);
     const labels = model.labels.map((l) => l.name);
-    const errors = values.errors === undefined ? null : new ErrorReport(values.errors, labels);
+    const errors = values.errors === undefined ? null : new ErrorReport(labels);
     const tty = 'isTTY' in io.err && io.err.isTTY === true;
     const report = await runEval({
       model,
@@ -174,7 +174,7 @@ export async function evalCommand(
     if (values.json) io.out.write(`${JSON.stringify(toJson(report))}\n`);
     else io.out.write(`${formatReport(report)}\n`);
     if (errors) {
-      const crops = await errors.write();
+      const crops = await errors.write(values.errors as string);
       const text = `${formatTally(errors.tally(), values.errors as string)}\n(${crops} example crops)`;
       // With --json, stdout holds the JSON object alone.
       if (values.json) say(text);

@@ -5,8 +5,9 @@ import type { Box } from '../../config/shared/types.js';
 import { causeName, type ImageError } from './errors.js';
 
 /**
- * Collects `parcelguard eval --errors DIR`: every false alarm and miss at the configured thresholds
- * in DIR/errors.json, and for each label, kind and cause a few crops to look at, in
+ * Collects `parcelguard eval --errors DIR` (and the model card's error table): every false alarm and
+ * miss at the configured thresholds in DIR/errors.json, and for each label, kind and cause a few crops
+ * to look at, in
  * DIR/<label>/<false-alarm|miss>/<cause>/. The list is complete; the crops are examples, the ones
  * from the first images in dataset order, so two runs over the same data show the same ones however
  * the workers interleave.
@@ -49,8 +50,8 @@ export class ErrorReport {
   private readonly entries: Array<ErrorEntry & { order: number }> = [];
   private readonly crops = new Map<string, Crop[]>();
 
+  /** With `cropsPerCause` 0 it only counts (the model card's use). */
   constructor(
-    private readonly dir: string,
     private readonly labels: readonly string[],
     private readonly cropsPerCause = 12,
   ) {}
@@ -94,18 +95,18 @@ export class ErrorReport {
     });
   }
 
-  /** Writes errors.json and the crops; returns the number of crops written. */
-  async write(): Promise<number> {
-    await mkdir(this.dir, { recursive: true });
+  /** Writes errors.json and the crops into `dir`; returns the number of crops written. */
+  async write(dir: string): Promise<number> {
+    await mkdir(dir, { recursive: true });
     const errors = [...this.entries].sort((a, b) => a.order - b.order).map(({ order: _, ...e }) => e);
     await writeFile(
-      join(this.dir, 'errors.json'),
+      join(dir, 'errors.json'),
       `${JSON.stringify({ tally: this.tally(), errors }, null, 1)}\n`,
     );
     let n = 0;
     for (const list of this.crops.values()) {
       for (const c of list) {
-        const path = join(this.dir, c.path);
+        const path = join(dir, c.path);
         await mkdir(join(path, '..'), { recursive: true });
         await writeFile(path, c.png);
         n++;
@@ -129,21 +130,23 @@ async function crop(view: ImageView, box: Box): Promise<Buffer> {
     .toBuffer();
 }
 
-/** The tally as text: one line per label with errors, causes most frequent first. */
+/** "46 (background 35, mislocated 6, on-gun 1)": the total, then causes most frequent first. */
+export function causeList(r: Readonly<Record<string, number>>): string {
+  const total = Object.values(r).reduce((a, b) => a + b, 0);
+  if (total === 0) return '0';
+  const parts = Object.entries(r)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([k, v]) => `${k} ${v}`);
+  return `${total} (${parts.join(', ')})`;
+}
+
+/** The tally as text: one line per label with errors. */
 export function formatTally(tally: readonly ErrorTally[], dir: string): string {
-  const list = (r: Record<string, number>): string => {
-    const total = Object.values(r).reduce((a, b) => a + b, 0);
-    if (total === 0) return '0';
-    const parts = Object.entries(r)
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .map(([k, v]) => `${k} ${v}`);
-    return `${total} (${parts.join(', ')})`;
-  };
   const shown = tally.filter((t) => Object.keys(t.falseAlarms).length + Object.keys(t.misses).length > 0);
   const width = Math.max(0, ...shown.map((t) => t.label.length));
   const lines = shown.flatMap((t) => [
-    `${t.label.padEnd(width)}  false alarms: ${list(t.falseAlarms)}`,
-    `${''.padEnd(width)}  misses:       ${list(t.misses)}`,
+    `${t.label.padEnd(width)}  false alarms: ${causeList(t.falseAlarms)}`,
+    `${''.padEnd(width)}  misses:       ${causeList(t.misses)}`,
   ]);
   return [
     `errors at the configured thresholds (every one in ${join(dir, 'errors.json')}, examples in ${dir}/<label>/):`,

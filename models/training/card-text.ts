@@ -1,4 +1,5 @@
 /** MODEL.md text from a card's measured figures (card.ts). No figure here is typed by hand. */
+import { causeList, type ErrorTally } from '../eval/error-report.js';
 
 interface ClassFig {
   gt: number | null;
@@ -38,6 +39,8 @@ export interface Card {
     threads: unknown;
   };
   heldout: Fig & { generator: string };
+  /** The held-out set's false alarms and misses at the configured thresholds, by cause; absent in older cards. */
+  errors?: ErrorTally[];
   degraded: Record<string, Fig>;
   latency: {
     runP50Ms: number;
@@ -64,6 +67,21 @@ export interface Card {
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '–' : x.toFixed(d));
 const delta = (a: number | null, b: number | null) =>
   a === null || b === null ? '–' : `${a >= b ? '+' : '−'}${Math.abs(a - b).toFixed(3)}`;
+
+function errorTable(tally: readonly ErrorTally[] | undefined): string {
+  if (!tally) return '';
+  const rows = tally
+    .map((t) => `| ${t.label} | ${causeList(t.falseAlarms)} | ${causeList(t.misses)} |`)
+    .join('\n');
+  return `
+Where it goes wrong on the same set, at the threshold (\`parcelguard eval --errors\`; the causes are
+explained in [docs/models.md](../../docs/models.md#measuring-a-model-parcelguard-eval)):
+
+| class | false alarms | misses |
+| --- | --- | --- |
+${rows}
+`;
+}
 
 export function renderCard(c: Card): string {
   const q = c.quantization;
@@ -112,7 +130,7 @@ can see of the threat; a threat hidden under dense clutter has none ([docs/model
 | --- | --- | --- | --- | --- | --- |
 ${rows}
 | **all** | | **${f(c.heldout.map50)}** | **${f(c.heldout.map5095)}** | | |
-${q ? `\nThe float export of the same checkpoint scores mAP50 ${f(q.float.map50)} and mAP50:95 ${f(q.float.map5095)} on the same set, so int8\nchanges them by ${delta(c.heldout.map50, q.float.map50)} and ${delta(c.heldout.map5095, q.float.map5095)}.\n` : ''}
+${errorTable(c.errors)}${q ? `\nThe float export of the same checkpoint scores mAP50 ${f(q.float.map50)} and mAP50:95 ${f(q.float.map5095)} on the same set, so int8\nchanges them by ${delta(c.heldout.map50, q.float.map50)} and ${delta(c.heldout.map5095, q.float.map5095)}.\n` : ''}
 ## Robustness: the same held-out set, degraded
 
 | degradation | mAP50 | mAP50:95 | change in mAP50 |

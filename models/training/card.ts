@@ -18,8 +18,10 @@ import sharp from 'sharp';
 import type { ModelConfig } from '../../config/schema.js';
 import { buildClassMapping } from '../eval/classes.js';
 import { readDataset } from '../eval/dataset.js';
+import { ErrorReport } from '../eval/error-report.js';
+import { imageErrors } from '../eval/errors.js';
 import { modelFromOnnx } from '../eval/model.js';
-import { type EvalReport, runEval } from '../eval/run.js';
+import { type EvalReport, runEval, type ScoredImage } from '../eval/run.js';
 import { letterbox } from '../preprocess/letterbox.js';
 import { renderCard } from './card-text.js';
 
@@ -27,14 +29,29 @@ const REPO = join(import.meta.dirname, '../..');
 const log = pino({ level: 'warn' });
 const round = (x: number | null, d = 3) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
 
-export async function evaluate(model: ModelConfig, dir: string): Promise<EvalReport> {
+export async function evaluate(model: ModelConfig, dir: string, errors?: ErrorReport): Promise<EvalReport> {
   const dataset = await readDataset(dir);
-  const mapping = buildClassMapping(
-    dataset.names,
-    model.labels.map((l) => l.name),
-    new Map(),
-  );
-  return runEval({ model, dataset, mapping, workers: 1, intraOpThreads: 1, log });
+  const labels = model.labels.map((l) => l.name);
+  const mapping = buildClassMapping(dataset.names, labels, new Map());
+  return runEval({
+    model,
+    dataset,
+    mapping,
+    workers: 1,
+    intraOpThreads: 1,
+    log,
+    ...(errors
+      ? {
+          onImage: (s: ScoredImage) =>
+            errors.add(
+              s.order,
+              s.image.path,
+              s.view,
+              imageErrors(s.gt, s.dets, labels.length, mapping.present),
+            ),
+        }
+      : {}),
+  });
 }
 
 /** session.run alone and the gateway's whole detect path, one image at a time, one thread. */
@@ -209,7 +226,11 @@ async function main(): Promise<void> {
     ),
   ) as { params: number; flops: number; depth: number[]; lightS4: boolean };
 
-  const heldout = await evaluate(model, a.heldout);
+  const errors = new ErrorReport(
+    model.labels.map((l) => l.name),
+    0,
+  );
+  const heldout = await evaluate(model, a.heldout, errors);
   const degraded: Record<string, ReturnType<typeof summary>> = {};
   for (const kind of ['blur', 'noise', 'contrast'])
     degraded[kind] = summary(await evaluate(model, join(a.degraded, kind)));
@@ -245,6 +266,7 @@ async function main(): Promise<void> {
       ...summary(heldout),
       generator: `parcelguard synth --count ${heldout.images} --seed ${a['heldout-seed']}`,
     },
+    errors: errors.tally(),
     degraded,
     latency: {
       ...run,

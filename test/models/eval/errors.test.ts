@@ -114,7 +114,7 @@ describe('ErrorReport', () => {
 
   it('keeps every error and the crops of the first images, whatever order they come in', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pg-errors-'));
-    const report = new ErrorReport(dir, LABELS, 2);
+    const report = new ErrorReport(LABELS, 2);
     const v = await view();
     // Added out of order, as concurrent workers finish: images 3, 1, 2, 0.
     await report.add(3, '/d/images/s3.png', v, alarm(0.3, [10, 10, 20, 20]));
@@ -126,7 +126,7 @@ describe('ErrorReport', () => {
       { label: 'gun', falseAlarms: { background: 4 }, misses: {} },
       { label: 'lighter', falseAlarms: {}, misses: {} },
     ]);
-    expect(await report.write()).toBe(2);
+    expect(await report.write(dir)).toBe(2);
     const crops = join(dir, 'gun', 'false-alarm', 'background');
     expect(readdirSync(crops).sort()).toEqual(['s0-0.60.png', 's1-0.50.png']);
     // Context of half the box, at least 24 px, clipped to the image: a 50x40 box at (150, 60) gets 25

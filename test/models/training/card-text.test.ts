@@ -52,6 +52,16 @@ describe('renderCard', () => {
     expect(text).toContain('p50 31.5 ms, so int8 runs\n2.25× as fast on this CPU');
   });
 
+  it('tabulates the held-out errors by cause when the card has them', () => {
+    const text = renderCard({
+      ...base,
+      errors: [{ label: 'knife', falseAlarms: { background: 5, 'on-gun': 1, mislocated: 2 }, misses: {} }],
+    });
+    expect(text).toContain('| class | false alarms | misses |');
+    expect(text).toContain('| knife | 8 (background 5, mislocated 2, on-gun 1) | 0 |');
+    expect(renderCard(base)).not.toContain('| class | false alarms | misses |');
+  });
+
   it('has no int8 section for a float model', () => {
     const text = renderCard(base);
     expect(text).not.toContain('| numbers |');
