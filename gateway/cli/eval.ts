@@ -7,10 +7,9 @@ import { createLogger } from '../../config/shared/log.js';
 import { buildClassMapping, parseMapOption } from '../../models/eval/classes.js';
 import { EvalUsageError, readDataset } from '../../models/eval/dataset.js';
 import { ErrorReport, formatTally } from '../../models/eval/error-report.js';
-import { imageErrors } from '../../models/eval/errors.js';
 import { modelFromConfig, modelFromOnnx } from '../../models/eval/model.js';
 import { formatReport, toJson } from '../../models/eval/report.js';
-import { runEval, type ScoredImage } from '../../models/eval/run.js';
+import { runEval } from '../../models/eval/run.js';
 
 export const EVAL_USAGE = `usage: parcelguard eval --model NAME|PATH --data DIR [options]
 
@@ -139,8 +138,7 @@ export async function evalCommand(
     if (dataset.split === 'train') say('note: evaluating on the train split (no val or test in data.yaml)');
 
     const total = Math.min(limit ?? dataset.images.length, dataset.images.length);
-    const labels = model.labels.map((l) => l.name);
-    const errors = values.errors === undefined ? null : new ErrorReport(labels);
+    const errors = values.errors === undefined ? null : new ErrorReport(model.labels.map((l) => l.name));
     const tty = 'isTTY' in io.err && io.err.isTTY === true;
     const report = await runEval({
       model,
@@ -152,17 +150,7 @@ export async function evalCommand(
       ...(limit === undefined ? {} : { limit }),
       log: createLogger({ level: 'warn', destination: io.err }),
       ...(tty ? { onProgress: (n: number) => io.err.write(`\r  ${n}/${total} images`) } : {}),
-      ...(errors
-        ? {
-            onImage: (s: ScoredImage) =>
-              errors.add(
-                s.order,
-                s.image.path,
-                s.view,
-                imageErrors(s.gt, s.dets, labels.length, mapping.present),
-              ),
-          }
-        : {}),
+      ...(errors ? { onImage: errors.collect(mapping.present) } : {}),
     }).catch((err: unknown) => {
       // A model that does not load or does not fit its declared layout is the user's input, like a bad path.
       if (isPgError(err) && (err.code === 'MODEL_LOAD' || err.code === 'MODEL_SHAPE'))

@@ -2,7 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../../config/shared/types.js';
-import { causeName, type ImageError } from './errors.js';
+import { causeName, type ImageError, imageErrors } from './errors.js';
+import type { ScoredImage } from './run.js';
 
 /**
  * Collects `parcelguard eval --errors DIR` (and the model card's error table): every false alarm and
@@ -55,6 +56,12 @@ export class ErrorReport {
     private readonly labels: readonly string[],
     private readonly cropsPerCause = 12,
   ) {}
+
+  /** runEval's onImage hook feeding this report; only labels in `scored` (those the dataset has) are judged. */
+  collect(scored: ReadonlySet<number>): (s: ScoredImage) => Promise<void> {
+    return (s) =>
+      this.add(s.order, s.image.path, s.view, imageErrors(s.gt, s.dets, this.labels.length, scored));
+  }
 
   /** One image's errors; `order` is its place in the dataset (crops are chosen by it). */
   async add(order: number, imagePath: string, view: ImageView, errors: readonly ImageError[]): Promise<void> {

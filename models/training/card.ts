@@ -19,9 +19,8 @@ import type { ModelConfig } from '../../config/schema.js';
 import { buildClassMapping } from '../eval/classes.js';
 import { readDataset } from '../eval/dataset.js';
 import { ErrorReport } from '../eval/error-report.js';
-import { imageErrors } from '../eval/errors.js';
 import { modelFromOnnx } from '../eval/model.js';
-import { type EvalReport, runEval, type ScoredImage } from '../eval/run.js';
+import { type EvalReport, runEval } from '../eval/run.js';
 import { letterbox } from '../preprocess/letterbox.js';
 import { renderCard } from './card-text.js';
 
@@ -40,17 +39,7 @@ export async function evaluate(model: ModelConfig, dir: string, errors?: ErrorRe
     workers: 1,
     intraOpThreads: 1,
     log,
-    ...(errors
-      ? {
-          onImage: (s: ScoredImage) =>
-            errors.add(
-              s.order,
-              s.image.path,
-              s.view,
-              imageErrors(s.gt, s.dets, labels.length, mapping.present),
-            ),
-        }
-      : {}),
+    ...(errors ? { onImage: errors.collect(mapping.present) } : {}),
   });
 }
 
