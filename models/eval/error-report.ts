@@ -78,7 +78,9 @@ export class ErrorReport {
       // Images are added concurrently: another may have filled the place while this crop was made.
       if (!this.wants(key, order)) continue;
       const kept = this.crops.get(key) ?? [];
-      const name = `${stem}${score === null ? '' : `-${score.toFixed(2)}`}.png`;
+      // Where the box starts keeps two errors of one cause in one image apart.
+      const at = `at${Math.round(e.box[0])}-${Math.round(e.box[1])}`;
+      const name = `${stem}-${at}${score === null ? '' : `-${score.toFixed(2)}`}.png`;
       kept.push({ order, path: join(key, name), png });
       kept.sort((a, b) => a.order - b.order);
       this.crops.set(key, kept.slice(0, this.cropsPerCause));

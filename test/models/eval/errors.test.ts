@@ -128,11 +128,17 @@ describe('ErrorReport', () => {
     ]);
     expect(await report.write(dir)).toBe(2);
     const crops = join(dir, 'gun', 'false-alarm', 'background');
-    expect(readdirSync(crops).sort()).toEqual(['s0-0.60.png', 's1-0.50.png']);
+    expect(readdirSync(crops).sort()).toEqual(['s0-at90-40-0.60.png', 's1-at150-60-0.50.png']);
     // Context of half the box, at least 24 px, clipped to the image: a 50x40 box at (150, 60) gets 25
     // px across and 24 down, so (125, 36) to (200, 100); a 20x20 one 24 px all round.
-    expect(await sharp(join(crops, 's1-0.50.png')).metadata()).toMatchObject({ width: 75, height: 64 });
-    expect(await sharp(join(crops, 's0-0.60.png')).metadata()).toMatchObject({ width: 68, height: 68 });
+    expect(await sharp(join(crops, 's1-at150-60-0.50.png')).metadata()).toMatchObject({
+      width: 75,
+      height: 64,
+    });
+    expect(await sharp(join(crops, 's0-at90-40-0.60.png')).metadata()).toMatchObject({
+      width: 68,
+      height: 68,
+    });
     const json = JSON.parse(readFileSync(join(dir, 'errors.json'), 'utf8'));
     expect(json.errors.map((e: { image: string; score: number }) => [e.image, e.score])).toEqual([
       ['/d/images/s0.png', 0.6],

@@ -266,10 +266,10 @@ describe('parcelguard eval on the yolov8 fixture', () => {
     ]);
     expect(json.errors[3].box).toEqual([18, 2, 50, 34]); // C in d's source pixels
     for (const crop of [
-      'knife/miss/nothing/a.png',
-      'knife/miss/below-threshold/c-0.45.png',
-      'gun/false-alarm/background/b-0.60.png',
-      'gun/false-alarm/on-knife/d-0.70.png',
+      'knife/miss/nothing/a-at0-40.png',
+      'knife/miss/below-threshold/c-at80-0-0.45.png',
+      'gun/false-alarm/background/b-at0-50-0.60.png',
+      'gun/false-alarm/on-knife/d-at18-2-0.70.png',
     ])
       expect((await sharp(join(dir, crop)).metadata()).format).toBe('png');
 
