@@ -138,7 +138,10 @@ export async function evalCommand(
     if (dataset.split === 'train') say('note: evaluating on the train split (no val or test in data.yaml)');
 
     const total = Math.min(limit ?? dataset.images.length, dataset.images.length);
-    const errors = values.errors === undefined ? null : new ErrorReport(model.labels.map((l) => l.name));
+    const errors =
+      values.errors === undefined
+        ? null
+        : { dir: values.errors, report: new ErrorReport(model.labels.map((l) => l.name)) };
     const tty = 'isTTY' in io.err && io.err.isTTY === true;
     const report = await runEval({
       model,
@@ -150,7 +153,7 @@ export async function evalCommand(
       ...(limit === undefined ? {} : { limit }),
       log: createLogger({ level: 'warn', destination: io.err }),
       ...(tty ? { onProgress: (n: number) => io.err.write(`\r  ${n}/${total} images`) } : {}),
-      ...(errors ? { onImage: errors.collect(mapping.present) } : {}),
+      ...(errors ? { onImage: errors.report.collect(mapping.present) } : {}),
     }).catch((err: unknown) => {
       // A model that does not load or does not fit its declared layout is the user's input, like a bad path.
       if (isPgError(err) && (err.code === 'MODEL_LOAD' || err.code === 'MODEL_SHAPE'))
@@ -162,8 +165,8 @@ export async function evalCommand(
     if (values.json) io.out.write(`${JSON.stringify(toJson(report))}\n`);
     else io.out.write(`${formatReport(report)}\n`);
     if (errors) {
-      const crops = await errors.write(values.errors as string);
-      const text = `${formatTally(errors.tally(), values.errors as string)}\n(${crops} example crops)`;
+      const crops = await errors.report.write(errors.dir);
+      const text = `${formatTally(errors.report.tally(), errors.dir)}\n(${crops} example crops)`;
       // With --json, stdout holds the JSON object alone.
       if (values.json) say(text);
       else io.out.write(`\n${text}\n`);

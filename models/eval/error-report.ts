@@ -41,12 +41,6 @@ interface Crop {
   png: Buffer;
 }
 
-export interface ImageView {
-  rgb: Buffer;
-  width: number;
-  height: number;
-}
-
 export class ErrorReport {
   private readonly entries: Array<ErrorEntry & { order: number }> = [];
   private readonly crops = new Map<string, Crop[]>();
@@ -64,7 +58,12 @@ export class ErrorReport {
   }
 
   /** One image's errors; `order` is its place in the dataset (crops are chosen by it). */
-  async add(order: number, imagePath: string, view: ImageView, errors: readonly ImageError[]): Promise<void> {
+  async add(
+    order: number,
+    imagePath: string,
+    view: ScoredImage['view'],
+    errors: readonly ImageError[],
+  ): Promise<void> {
     const stem = basename(imagePath, extname(imagePath));
     for (const e of errors) {
       const label = this.labels[e.cls] ?? String(e.cls);
@@ -125,7 +124,7 @@ export class ErrorReport {
   }
 }
 
-async function crop(view: ImageView, box: Box): Promise<Buffer> {
+async function crop(view: ScoredImage['view'], box: Box): Promise<Buffer> {
   const [x1, y1, x2, y2] = box;
   const padX = Math.max(MIN_CONTEXT_PX, (x2 - x1) * CONTEXT);
   const padY = Math.max(MIN_CONTEXT_PX, (y2 - y1) * CONTEXT);

@@ -3,7 +3,7 @@ import type { ModelConfig } from '../../config/schema.js';
 import { errorMessage } from '../../config/shared/errors.js';
 import type { Logger } from '../../config/shared/log.js';
 import type { Detection } from '../../config/shared/types.js';
-import { decodeView } from '../../gateway/pipeline/decode.js';
+import { type DecodedView, decodeView } from '../../gateway/pipeline/decode.js';
 import { labelThresholds } from '../decode/decode.js';
 import { createOnnxDetector } from '../detector.js';
 import { ApAccumulator, type EvalBox, type EvalDetection, meanAp } from './ap.js';
@@ -59,7 +59,7 @@ export interface EvalRunOptions {
 export interface ScoredImage {
   order: number;
   image: DatasetImage;
-  view: { rgb: Buffer; width: number; height: number };
+  view: Pick<DecodedView, 'rgb' | 'width' | 'height'>;
   gt: EvalBox[];
   dets: EvalDetection[];
 }
