@@ -33,6 +33,8 @@ def main():
     ap.add_argument("--classes", required=True)
     ap.add_argument("--size", type=int, required=True, help="the input size the network will be trained at")
     ap.add_argument("--minutes", type=float, default=6)
+    ap.add_argument("--steps", type=int, default=None,
+                    help="stop after this many steps instead of --minutes (the same work on a busy machine)")
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -65,7 +67,11 @@ def main():
     student.smooth[2].train()
     student.head.train()
     budget, start, step = args.minutes * 60, time.time(), 0
-    while time.time() - start < budget:
+
+    def progress():
+        return step / args.steps if args.steps else (time.time() - start) / budget
+
+    while progress() < 1:
         idx = torch.randint(len(images), (args.batch,), generator=gen).numpy()
         x = torch.from_numpy(images[np.sort(idx)]).permute(0, 3, 1, 2).float() / 255.0
         with torch.no_grad():
@@ -74,7 +80,7 @@ def main():
         got = student.s4_neck(p)
         # Relative error, so the figure reads the same whatever the features' scale.
         loss = F.mse_loss(got, want) / want.pow(2).mean().clamp(min=1e-8)
-        lr = args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, (time.time() - start) / budget)))
+        lr = args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, progress())))
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad()

@@ -46,7 +46,7 @@ with tempfile.TemporaryDirectory() as tmp:
     torch.save(full.state_dict(), src)
     args = ["--data", tmp, "--classes", "a,b,c", "--size", "64", "--images", "6", "--batch", "3"]
     run = subprocess.run([sys.executable, os.path.join(TRAINING, "lighten.py"), "--checkpoint", src, "--out", out,
-                          "--minutes", "0.1", *args], capture_output=True, text=True, timeout=120, check=True)
+                          "--steps", "200", *args], capture_output=True, text=True, timeout=120, check=True)
     found["log"] = run.stdout.splitlines()[-1]
     light = netlib.load(out, 3).eval()
     found["lightS4"] = light.light_s4
