@@ -84,20 +84,26 @@ def load(root, classes, size, limit=None, log_every=500, out=None):
 AUGMENTATION = "flips (both axes), gamma 0.70-1.42, contrast 0.5-1.3 with brightness, colour tint +/-8 %, blur (p 0.3), noise sigma <= 0.04"
 
 
-def augment(batch, boxes, gen):
+def augment(batch, boxes, gen, ignore=None):
     """Flips (X-ray orientation is arbitrary) and photometric jitter like real machines differ:
-    contrast/brightness, blur and noise, so the model does not learn one renderer's exact look."""
+    contrast/brightness, blur and noise, so the model does not learn one renderer's exact look.
+
+    `ignore`: per image, boxes to flip with it (crops.py's cut threats); returned third when given."""
     n, _, h, w = batch.shape
-    out_boxes = []
+    out_boxes, out_ignore = [], []
     for i in range(n):
         b = boxes[i].clone()
+        g = ignore[i].clone() if ignore is not None else None
         if torch.rand(1, generator=gen).item() < 0.5:
             batch[i] = batch[i].flip(-1)
-            b[:, [1, 3]] = w - b[:, [3, 1]]
+            for t in (b, g) if g is not None else (b,):
+                t[:, [1, 3]] = w - t[:, [3, 1]]
         if torch.rand(1, generator=gen).item() < 0.5:
             batch[i] = batch[i].flip(-2)
-            b[:, [2, 4]] = h - b[:, [4, 2]]
+            for t in (b, g) if g is not None else (b,):
+                t[:, [2, 4]] = h - t[:, [4, 2]]
         out_boxes.append(b)
+        out_ignore.append(g)
     # Machines differ in gamma, contrast (a washed-out display can halve it), brightness and the tint of
     # their colour ramps; the model must not depend on one renderer's exact levels.
     gamma = torch.exp(0.35 * (2 * torch.rand(n, 1, 1, 1, generator=gen) - 1))
@@ -114,4 +120,6 @@ def augment(batch, boxes, gen):
         batch[blur] = torch.nn.functional.conv2d(batch[blur], k, padding=1, groups=3)
     noise = torch.rand(n, 1, 1, 1, generator=gen) * 0.04
     batch = batch + noise * torch.randn(batch.shape, generator=gen)
+    if ignore is not None:
+        return batch.clamp(0, 1), out_boxes, out_ignore
     return batch.clamp(0, 1), out_boxes

@@ -28,13 +28,22 @@ NEIGHBOUR_FLOOR = 0.3
 DESCRIPTION = "size supervised on the 3x3 cells around each centre"
 
 
-def build_targets(boxes_batch, num_classes, out_h, out_w, max_objs=64):
-    """boxes_batch: list of float tensors [K,5] (cls, x1, y1, x2, y2) in input pixels.
+def build_targets(boxes_batch, num_classes, out_h, out_w, max_objs=64, ignore_batch=None):
+    """boxes_batch: list of float tensors [K,5] (cls, x1, y1, x2, y2) in input pixels; ignore_batch:
+    the same for objects that are neither positive nor background (crops.py's cut threats).
 
     Returns heat [N,C,H,W]; size targets, cell indices and weights over the 3x3 neighbourhoods
-    (max_objs*9 slots); offset targets, centre indices and mask (max_objs slots)."""
+    (max_objs*9 slots); offset targets, centre indices and mask (max_objs slots); and the weight of
+    each heatmap cell in the background loss [N,C,H,W] (0 on an ignored object's cells of its class)."""
     n = len(boxes_batch)
     heat = torch.zeros(n, num_classes, out_h, out_w)
+    neg_weight = torch.ones(n, num_classes, out_h, out_w)
+    for b, ignored in enumerate(ignore_batch or []):
+        for c, x1, y1, x2, y2 in ignored.tolist():
+            # Cells whose centre ((i + 0.5) * STRIDE) lies inside the box.
+            cx0, cy0 = max(0, math.ceil(x1 / STRIDE - 0.5)), max(0, math.ceil(y1 / STRIDE - 0.5))
+            cx1, cy1 = min(out_w, math.floor(x2 / STRIDE - 0.5) + 1), min(out_h, math.floor(y2 / STRIDE - 0.5) + 1)
+            neg_weight[b, int(c), cy0:cy1, cx0:cx1] = 0
     size = torch.zeros(n, max_objs * 9, 2)
     size_ind = torch.zeros(n, max_objs * 9, dtype=torch.long)
     size_w = torch.zeros(n, max_objs * 9)
@@ -66,13 +75,13 @@ def build_targets(boxes_batch, num_classes, out_h, out_w, max_objs=64):
                 size[b, slot] = log_wh
                 size_ind[b, slot] = jy * out_w + jx
                 size_w[b, slot] = 1.0 if dx == dy == 0 else max(NEIGHBOUR_FLOOR, g[jy, jx].item())
-    return heat, size, size_ind, size_w, off, ind, mask
+    return heat, size, size_ind, size_w, off, ind, mask, neg_weight
 
 
-def focal_loss(logits, gt):
+def focal_loss(logits, gt, neg_weight=None):
     pred = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
     pos = gt.eq(1).float()
-    neg = 1 - pos
+    neg = 1 - pos if neg_weight is None else (1 - pos) * neg_weight
     pos_loss = torch.log(pred) * (1 - pred) ** 2 * pos
     neg_loss = torch.log(1 - pred) * pred ** 2 * (1 - gt) ** 4 * neg
     num_pos = pos.sum().clamp(min=1)
@@ -87,8 +96,8 @@ def gather(feat, ind):
 
 def detection_loss(outputs, targets, size_weight=1.0, off_weight=1.0):
     heat_logits, size_pred, off_logits = outputs
-    heat, size, size_ind, size_w, off, ind, mask = targets
-    l_heat = focal_loss(heat_logits, heat)
+    heat, size, size_ind, size_w, off, ind, mask, neg_weight = targets
+    l_heat = focal_loss(heat_logits, heat, neg_weight)
     # Size: weighted mean over the neighbourhood cells, normalised per object (the centre weighs 1).
     sw = size_w.unsqueeze(2)
     l_size = (F.l1_loss(gather(size_pred, size_ind) * sw, size * sw, reduction="sum")) / size_w.sum().clamp(min=1)

@@ -17,6 +17,7 @@ import time
 import numpy as np
 import torch
 
+import crops
 import data
 import export
 import sampling
@@ -67,7 +68,14 @@ def main():
                          "lighten.py converts a trained one)")
     ap.add_argument("--repeat", default="",
                     help="repeat scans holding these classes per epoch, e.g. lighter=3 (see sampling.py)")
+    ap.add_argument("--crop", type=int, default=None,
+                    help="train on crops of this many px of the --size scans, most around a threat (see crops.py)")
+    ap.add_argument("--crop-objects", type=float, default=0.7, help="share of crops placed around a threat")
     args = ap.parse_args()
+    if args.crop is not None and not 32 <= args.crop <= args.size:
+        raise SystemExit(f"--crop {args.crop}: must be from 32 to --size ({args.size})")
+    if not 0 <= args.crop_objects <= 1:
+        raise SystemExit(f"--crop-objects {args.crop_objects}: must be a share from 0 to 1")
 
     torch.set_num_threads(args.threads)  # Debian's torch defaults to one thread
     torch.manual_seed(args.seed)
@@ -109,7 +117,10 @@ def main():
     budget = args.minutes * 60
     start = time.time()
     step, seen, log = 0, 0, []
-    out_hw = args.size // STRIDE
+    out_hw = (args.crop or args.size) // STRIDE
+    crop_note = crops.describe(args.crop, args.crop_objects, crops.MIN_KEEP) if args.crop else None
+    if crop_note:
+        print(crop_note, flush=True)
     net.train()
     while time.time() - start < budget:
         perm = sampling.epoch_order(image_factor, gen)
@@ -123,9 +134,14 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             idx = perm[i : i + args.batch]
-            batch = torch.from_numpy(images[idx.numpy()]).permute(0, 3, 1, 2).float() / 255.0
-            batch, bxs = data.augment(batch, [boxes[j] for j in idx.tolist()], gen)
-            tgt = targets.build_targets(bxs, len(classes), out_hw, out_hw)
+            if args.crop:
+                batch, bxs, ign = crops.crop_batch(images, boxes, idx.tolist(), args.crop, gen, args.crop_objects)
+                batch, bxs, ign = data.augment(batch, bxs, gen, ignore=ign)
+            else:
+                batch = torch.from_numpy(images[idx.numpy()]).permute(0, 3, 1, 2).float() / 255.0
+                batch, bxs = data.augment(batch, [boxes[j] for j in idx.tolist()], gen)
+                ign = None
+            tgt = targets.build_targets(bxs, len(classes), out_hw, out_hw, ignore_batch=ign)
             loss, parts = targets.detection_loss(net(batch), tgt)
             opt.zero_grad()
             loss.backward()
@@ -157,7 +173,7 @@ def main():
                  "steps": step, "imagesSeen": seen, "images": n, "lr": args.lr, "seed": args.seed,
                  "threads": args.threads, "resumedFrom": args.resume, "size": args.size, "depth": list(net.depth),
                  "lightS4": net.light_s4, "limit": args.limit, "augmentation": data.AUGMENTATION, "repeat": args.repeat or None,
-                 "targets": targets.DESCRIPTION})
+                 "targets": targets.DESCRIPTION, "batch": args.batch, "crop": crop_note})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,
                    "totalMinutes": round(sum(r["minutes"] for r in runs), 1), "totalSteps": sum(r["steps"] for r in runs),
