@@ -37,6 +37,8 @@ export interface Card {
     imagesSeen: unknown;
     batch: unknown;
     threads: unknown;
+    /** Some runs trained on crops (train.py --crop), so "seen" counts crops as well as scans. */
+    crops?: boolean;
   };
   heldout: Fig & { generator: string };
   /** The held-out set's false alarms and misses at the configured thresholds, by cause; absent in older cards. */
@@ -117,7 +119,7 @@ for production screening until fine-tuned and evaluated on images from the site'
 | parameters | ${(c.parameters / 1e6).toFixed(2)} M |${q ? `\n| numbers | int8, post-training ([models/training/quantize.py](../training/quantize.py)): ${q.activations}; ${q.weights}; ranges from ${q.calibration.scans} training scans (\`${q.calibration.data}\`), ${q.method}. ${q.imageConvolutions === 'float' ? 'The convolution fed by the image, the' : 'The'} heads' last 1×1 convolutions and the decode stay float |` : ''}
 | compute | ${(c.flops / 1e9).toFixed(2)} GFLOPs per image |
 | training data | ${c.training.data} (\`parcelguard synth\` scans: single view, 640 high; by default ~50 % of parcels carry a prohibited item and ~30 % drugs, the dense sets 90 % and 85 %) |
-| training | ${c.training.minutes} min in all on ${c.training.threads} CPU thread(s), ${c.training.steps} steps of ${c.training.batch}, ${c.training.imagesSeen} images seen |
+| training | ${c.training.minutes} min in all on ${c.training.threads} CPU thread(s), ${c.training.steps} steps of ${c.training.batch}, ${c.training.imagesSeen} ${c.training.crops ? 'scans and crops' : 'images'} seen |
 
 ## Accuracy on a held-out synthetic set
 

@@ -147,6 +147,11 @@ interface TrainRun {
   targets?: string;
   /** Scans repeated per epoch by class (`--repeat`, e.g. lighter=3); absent or null for none. */
   repeat?: string | null;
+  /** Images (or crops) per step and CPU threads; older logs lack the batch (16). */
+  batch?: number;
+  threads?: number;
+  /** How the run cropped its scans (`--crop`, crops.py); absent or null for whole scans. */
+  crop?: string | null;
 }
 
 type TrainLog = Record<string, unknown> & {
@@ -171,9 +176,16 @@ function trainingData(t: TrainLog): string {
   return t.runs
     .map(
       (r, i) =>
-        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}${r.limit ? ` (the first ${r.limit} scans of each)` : ''}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}${r.lightS4 ? ', depthwise-separable stride-4 neck' : ''}, ${r.steps} steps, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}${r.repeat ? `, scans repeated per epoch: ${r.repeat}` : ''}`,
+        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}${r.limit ? ` (the first ${r.limit} scans of each)` : ''}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}${r.lightS4 ? ', depthwise-separable stride-4 neck' : ''}, ${r.steps} steps${r.batch && r.batch !== 16 ? ` of ${r.batch}` : ''}${r.crop ? ` on ${r.crop}` : ''}, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}${r.repeat ? `, scans repeated per epoch: ${r.repeat}` : ''}`,
     )
     .join('; ');
+}
+
+/** A per-run setting over the whole history, e.g. "1 or 2" threads; `fallback` for logs that lack it. */
+function acrossRuns(t: TrainLog, key: 'batch' | 'threads', fallback: unknown): unknown {
+  if (!t.runs) return t[key] ?? fallback;
+  const values = [...new Set(t.runs.map((r) => r[key] ?? fallback))];
+  return values.length === 1 ? values[0] : values.join(' or ');
 }
 
 async function main(): Promise<void> {
@@ -248,8 +260,9 @@ async function main(): Promise<void> {
       minutes: train.totalMinutes ?? train.minutes,
       steps: train.totalSteps ?? train.steps,
       imagesSeen: train.totalImagesSeen ?? train.imagesSeen,
-      batch: train.batch,
-      threads: train.threads,
+      batch: acrossRuns(train, 'batch', 16),
+      threads: acrossRuns(train, 'threads', 1),
+      crops: train.runs?.some((r) => r.crop) ?? false,
     },
     heldout: {
       ...summary(heldout),

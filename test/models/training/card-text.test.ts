@@ -62,6 +62,14 @@ describe('renderCard', () => {
     expect(renderCard(base)).not.toContain('| class | false alarms | misses |');
   });
 
+  it('counts crops among what training saw when some runs trained on crops', () => {
+    const mixed = { ...base.training, batch: '16 or 48', threads: '1 or 2', crops: true };
+    expect(renderCard({ ...base, training: mixed })).toContain(
+      '| training | 10 min in all on 1 or 2 CPU thread(s), 100 steps of 16 or 48, 1600 scans and crops seen |',
+    );
+    expect(renderCard(base)).toContain('100 steps of 16, 1600 images seen |');
+  });
+
   it('has no int8 section for a float model', () => {
     const text = renderCard(base);
     expect(text).not.toContain('| numbers |');
