@@ -94,13 +94,14 @@ def augment(batch, boxes, gen, ignore=None):
     for i in range(n):
         b = boxes[i].clone()
         g = ignore[i].clone() if ignore is not None else None
+        moved = (b,) if g is None else (b, g)
         if torch.rand(1, generator=gen).item() < 0.5:
             batch[i] = batch[i].flip(-1)
-            for t in (b, g) if g is not None else (b,):
+            for t in moved:
                 t[:, [1, 3]] = w - t[:, [3, 1]]
         if torch.rand(1, generator=gen).item() < 0.5:
             batch[i] = batch[i].flip(-2)
-            for t in (b, g) if g is not None else (b,):
+            for t in moved:
                 t[:, [2, 4]] = h - t[:, [4, 2]]
         out_boxes.append(b)
         out_ignore.append(g)

@@ -118,7 +118,7 @@ def main():
     start = time.time()
     step, seen, log = 0, 0, []
     out_hw = (args.crop or args.size) // STRIDE
-    crop_note = crops.describe(args.crop, args.crop_objects, crops.MIN_KEEP) if args.crop else None
+    crop_note = crops.describe(args.crop, args.crop_objects) if args.crop else None
     if crop_note:
         print(crop_note, flush=True)
     net.train()
