@@ -8,8 +8,9 @@ import { buildClassMapping, parseMapOption } from '../../models/eval/classes.js'
 import { EvalUsageError, readDataset } from '../../models/eval/dataset.js';
 import { ErrorReport, formatTally } from '../../models/eval/error-report.js';
 import { modelFromConfig, modelFromOnnx } from '../../models/eval/model.js';
-import { formatReport, toJson } from '../../models/eval/report.js';
+import { formatReport, formatSuggestions, suggestionsJson, toJson } from '../../models/eval/report.js';
 import { runEval } from '../../models/eval/run.js';
+import { parseGoal, suggestThresholds, ThresholdGoalError } from '../../models/eval/thresholds.js';
 
 export const EVAL_USAGE = `usage: parcelguard eval --model NAME|PATH --data DIR [options]
 
@@ -27,6 +28,10 @@ thresholds, images/s.
   --limit N             evaluate the first N images only
   --workers N           inference worker threads (default: the config's, else min(4, cores))
   --json                print one JSON object: map50, map5095, images, imagesPerSec, perClass
+                        (and thresholds, with --suggest-thresholds)
+  --suggest-thresholds precision=P|recall=R
+                        also find each label's threshold for that goal on this data: the lowest
+                        reaching precision P, or the highest keeping recall R; printed as config
   --errors DIR          also list every false alarm and miss at the configured thresholds, with its
                         likeliest cause, in DIR/errors.json, and write example crops of each cause
                         to DIR/<label>/<false-alarm|miss>/<cause>/
@@ -55,6 +60,7 @@ const parse = (args: string[]) =>
       workers: { type: 'string' },
       json: { type: 'boolean' },
       errors: { type: 'string' },
+      'suggest-thresholds': { type: 'string' },
       input: { type: 'string' },
       layout: { type: 'string' },
       dtype: { type: 'string' },
@@ -105,6 +111,8 @@ export async function evalCommand(
     const limit = positiveInt(values.limit, '--limit');
     const workersOpt = positiveInt(values.workers, '--workers');
     const map = parseMapOption(values.map ?? []);
+    const goalText = values['suggest-thresholds'];
+    const goal = goalText === undefined ? null : parseGoal(goalText);
 
     let model: ModelConfig;
     let inference = { workers: Math.min(4, availableParallelism()), intraOpThreads: 1 };
@@ -162,8 +170,16 @@ export async function evalCommand(
     });
     if (tty) io.err.write('\n');
 
-    if (values.json) io.out.write(`${JSON.stringify(toJson(report))}\n`);
-    else io.out.write(`${formatReport(report)}\n`);
+    const suggestions = goal === null ? null : suggestThresholds(report.classes, goal);
+    if (values.json) {
+      const json = toJson(report);
+      io.out.write(
+        `${JSON.stringify(goal && suggestions ? { ...json, thresholds: suggestionsJson(goal, suggestions) } : json)}\n`,
+      );
+    } else {
+      io.out.write(`${formatReport(report)}\n`);
+      if (goal && suggestions) io.out.write(`\n${formatSuggestions(goal, suggestions)}\n`);
+    }
     if (errors) {
       const crops = await errors.report.write(errors.dir);
       const text = `${formatTally(errors.report.tally(), errors.dir)}\n(${crops} example crops)`;
@@ -191,7 +207,7 @@ export async function evalCommand(
     }
     return 0;
   } catch (err) {
-    if (err instanceof EvalUsageError) {
+    if (err instanceof EvalUsageError || err instanceof ThresholdGoalError) {
       say(`parcelguard eval: ${err.message}`);
       return 2;
     }

@@ -1,4 +1,5 @@
 import type { Box } from '../../config/shared/types.js';
+import type { RankedDetection } from './thresholds.js';
 
 /**
  * COCO-style average precision, computed as pycocotools' COCOeval does for bounding boxes, so that a
@@ -169,6 +170,11 @@ export class ApAccumulator {
       this.counted[c] = (this.counted[c] as number) + countedBoxes.length;
       this.countedTp[c] = (this.countedTp[c] as number) + countedHits.filter(Boolean).length;
     }
+  }
+
+  /** One class's detections with whether each took a box at IoU 0.50: its AP50 curve, unordered. */
+  ranked50(c: number): RankedDetection[] {
+    return (this.scored[c] ?? []).map((s) => ({ score: s.score, tp: (s.hits & (1 << IOU50)) !== 0 }));
   }
 
   results(): ClassResult[] {

@@ -1,4 +1,5 @@
 import type { ClassReport, EvalReport } from './run.js';
+import type { LabelSuggestion, OperatingPoint, ThresholdGoal } from './thresholds.js';
 
 /**
  * How an evaluation is shown: a table for people, one JSON object for scripts and CI. The JSON keeps
@@ -115,4 +116,75 @@ export function formatReport(report: EvalReport): string {
     if (report.failed.length > 10) lines.push(`  … and ${report.failed.length - 10} more`);
   }
   return lines.join('\n');
+}
+
+export interface SuggestionJson {
+  goal: string;
+  /** Labels with ground truth; threshold null where no threshold meets the goal on this data. */
+  perClass: Record<
+    string,
+    { threshold: number | null; precision: number | null; recall: number | null; detections: number | null }
+  >;
+}
+
+const goalText = (goal: ThresholdGoal): string => `${goal.kind}=${goal.value}`;
+
+export function suggestionsJson(
+  goal: ThresholdGoal,
+  suggestions: readonly LabelSuggestion[],
+): SuggestionJson {
+  const perClass: SuggestionJson['perClass'] = {};
+  for (const s of suggestions) {
+    const p = s.suggested;
+    perClass[s.label] = {
+      threshold: p?.threshold ?? null,
+      precision: p?.precision ?? null,
+      recall: p?.recall ?? null,
+      detections: p?.detections ?? null,
+    };
+  }
+  return { goal: goalText(goal), perClass };
+}
+
+const point = (p: OperatingPoint): string[] => [
+  p.threshold.toFixed(3),
+  num(p.precision),
+  num(p.recall),
+  String(p.detections),
+];
+
+/**
+ * The suggestions as a table (configured threshold beside suggested) and as the `labels:` entries to
+ * paste into the model's config, so nobody copies a figure by hand.
+ */
+export function formatSuggestions(goal: ThresholdGoal, suggestions: readonly LabelSuggestion[]): string {
+  const rows = suggestions.map((s) => [
+    s.label,
+    String(s.gt),
+    ...point(s.current),
+    ...(s.suggested ? point(s.suggested) : ['none', '', '', '']),
+  ]);
+  const unmet = suggestions.filter((s) => s.suggested === null).map((s) => s.label);
+  const yaml = suggestions
+    .filter((s) => s.suggested !== null)
+    .map((s) => `  - { name: ${s.label}, threshold: ${s.suggested?.threshold.toFixed(3)} }`);
+  return [
+    `thresholds for ${goalText(goal)} on this data (IoU 0.50; before the per-image maxDetections cap):`,
+    '',
+    table([['class', 'GT', 'thr', 'P', 'R', 'dets', 'suggested', 'P', 'R', 'dets'], ...rows]),
+    ...(unmet.length > 0
+      ? [
+          '',
+          `no threshold meets ${goalText(goal)} for: ${unmet.join(', ')} (the model needs training, not tuning)`,
+        ]
+      : []),
+    ...(yaml.length > 0
+      ? [
+          '',
+          "in the model's labels (keep each label's category; tune on scans the model was not trained on,",
+          'and check the figures on another set before relying on them):',
+          ...yaml,
+        ]
+      : []),
+  ].join('\n');
 }

@@ -9,6 +9,7 @@ import { createOnnxDetector } from '../detector.js';
 import { ApAccumulator, type EvalBox, type EvalDetection, meanAp } from './ap.js';
 import type { ClassMapping } from './classes.js';
 import { type DatasetImage, toPixelBoxes, type YoloDataset } from './dataset.js';
+import type { RankedDetection } from './thresholds.js';
 
 /**
  * Runs a model over a dataset through the gateway's own path: decodeView (as a scan's image is
@@ -78,6 +79,8 @@ export interface ClassReport {
   ap5095: number | null;
   precision: number | null;
   recall: number | null;
+  /** Every detection of the label with whether it took a box at IoU 0.50 (the AP50 curve); empty when not inDataset. */
+  ranked: RankedDetection[];
 }
 
 export interface EvalReport {
@@ -215,6 +218,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalReport> {
         // A label the dataset has no class for cannot be scored: its detections are neither right nor wrong.
         precision: inDataset ? r.precision : null,
         recall: r.recall,
+        ranked: inDataset ? acc.ranked50(i) : [],
       };
     });
     return {

@@ -280,6 +280,59 @@ describe('parcelguard eval on the yolov8 fixture', () => {
     expect(quiet.err).toContain('gun    false alarms: 2 (background 1, on-knife 1)');
   });
 
+  it('--suggest-thresholds finds each label threshold for a goal and prints it as config', async () => {
+    // The --errors set: knife 6 boxes, A found at 0.90 in all four images, E and I at 0.45 in all four
+    // (E on c takes c's extra knife); gun 6 boxes (G dropped on b, C on d), C at 0.70, G at 0.60, F at
+    // 0.10 everywhere. Scores are float32 (0.9 is 0.89999998, 0.45 is 0.44999999, 0.6 is 0.60000002),
+    // and a threshold must not pass its score, so the grid steps are 0.899, 0.449 and 0.600.
+    const data = await makeDataset(
+      ['knife', 'gun', 'powder'],
+      {},
+      { a: [['knife', [0, 40, 16, 56]]], c: [['knife', [80, 0, 112, 32]]] },
+    );
+    const drop = (image: string, line: number) => {
+      const path = join(data, 'labels', 'val', `${image}.txt`);
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      lines.splice(line, 1);
+      writeFileSync(path, `${lines.join('\n')}\n`);
+    };
+    drop('b', 2);
+    drop('d', 1);
+    const r = await run(['--model', onnxPath, '--data', data, '--suggest-thresholds', 'precision=0.9']);
+    expect(r.code).toBe(0);
+    // Knife at its configured 0.5: 4 of 6 (P 1, R 0.667); 0.899 is the lowest step at P >= 0.9, as
+    // 0.449 takes 12 detections for 5 boxes. Gun: P is 3/4 at 0.699 and 6/8 at 0.600, never 0.9.
+    expect(r.out).toMatch(/^knife\s+6\s+0\.500\s+1\.000\s+0\.667\s+4\s+0\.899\s+1\.000\s+0\.667\s+4$/m);
+    expect(r.out).toMatch(/^gun\s+6\s+0\.250\s+0\.750\s+1\.000\s+8\s+none$/m);
+    expect(r.out).toContain('no threshold meets precision=0.9 for: gun');
+    expect(r.out).toContain('  - { name: knife, threshold: 0.899 }');
+    expect(r.out).not.toContain('name: gun,');
+
+    const json = await run([
+      '--model',
+      onnxPath,
+      '--data',
+      data,
+      '--suggest-thresholds',
+      'recall=0.8',
+      '--json',
+    ]);
+    expect(json.code).toBe(0);
+    const t = JSON.parse(json.out).thresholds;
+    expect(t.goal).toBe('recall=0.8');
+    expect(t.perClass.knife).toEqual({
+      threshold: 0.449,
+      precision: expect.closeTo(5 / 12, 12),
+      recall: expect.closeTo(5 / 6, 12),
+      detections: 12,
+    });
+    expect(t.perClass.gun).toMatchObject({ threshold: 0.6, precision: 0.75, recall: 1, detections: 8 });
+
+    const bad = await run(['--model', onnxPath, '--data', data, '--suggest-thresholds', 'f1=0.5']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--suggest-thresholds: expected precision=P or recall=R/);
+  });
+
   it('exits 2 with a clear message on bad input', async () => {
     const data = await makeDataset(['knife'], {});
     const cases: Array<[string[], RegExp]> = [
