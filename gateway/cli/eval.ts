@@ -4,11 +4,19 @@ import { parseArgs } from 'node:util';
 import type { ModelConfig } from '../../config/schema.js';
 import { errorMessage, isPgError } from '../../config/shared/errors.js';
 import { createLogger } from '../../config/shared/log.js';
+import { bootstrapAp50 } from '../../models/eval/bootstrap.js';
 import { buildClassMapping, parseMapOption } from '../../models/eval/classes.js';
 import { EvalUsageError, readDataset } from '../../models/eval/dataset.js';
 import { ErrorReport, formatTally } from '../../models/eval/error-report.js';
 import { modelFromConfig, modelFromOnnx } from '../../models/eval/model.js';
-import { formatReport, formatSuggestions, suggestionsJson, toJson } from '../../models/eval/report.js';
+import {
+  formatIntervals,
+  formatReport,
+  formatSuggestions,
+  intervalsJson,
+  suggestionsJson,
+  toJson,
+} from '../../models/eval/report.js';
 import { runEval } from '../../models/eval/run.js';
 import { parseGoal, suggestThresholds, ThresholdGoalError } from '../../models/eval/thresholds.js';
 
@@ -28,10 +36,12 @@ thresholds, images/s.
   --limit N             evaluate the first N images only
   --workers N           inference worker threads (default: the config's, else min(4, cores))
   --json                print one JSON object: map50, map5095, images, imagesPerSec, perClass
-                        (and thresholds, with --suggest-thresholds)
+                        (and thresholds, intervals with the options below)
   --suggest-thresholds precision=P|recall=R
                         also find each label's threshold for that goal on this data: the lowest
                         reaching precision P, or the highest keeping recall R; printed as config
+  --bootstrap N         also a 90 % interval of each AP50 and of mAP50 from N resamples of the
+                        images (e.g. 1000): how far the figures could move on another such set
   --errors DIR          also list every false alarm and miss at the configured thresholds, with its
                         likeliest cause, in DIR/errors.json, and write example crops of each cause
                         to DIR/<label>/<false-alarm|miss>/<cause>/
@@ -61,6 +71,7 @@ const parse = (args: string[]) =>
       json: { type: 'boolean' },
       errors: { type: 'string' },
       'suggest-thresholds': { type: 'string' },
+      bootstrap: { type: 'string' },
       input: { type: 'string' },
       layout: { type: 'string' },
       dtype: { type: 'string' },
@@ -113,6 +124,7 @@ export async function evalCommand(
     const map = parseMapOption(values.map ?? []);
     const goalText = values['suggest-thresholds'];
     const goal = goalText === undefined ? null : parseGoal(goalText);
+    const resamples = positiveInt(values.bootstrap, '--bootstrap');
 
     let model: ModelConfig;
     let inference = { workers: Math.min(4, availableParallelism()), intraOpThreads: 1 };
@@ -171,13 +183,25 @@ export async function evalCommand(
     if (tty) io.err.write('\n');
 
     const suggestions = goal === null ? null : suggestThresholds(report.classes, goal);
+    const boot =
+      resamples === undefined
+        ? null
+        : bootstrapAp50(
+            report.classes.map((c) => (c.inDataset ? c : null)),
+            report.images,
+            resamples,
+          );
     if (values.json) {
-      const json = toJson(report);
       io.out.write(
-        `${JSON.stringify(goal && suggestions ? { ...json, thresholds: suggestionsJson(goal, suggestions) } : json)}\n`,
+        `${JSON.stringify({
+          ...toJson(report),
+          ...(goal && suggestions ? { thresholds: suggestionsJson(goal, suggestions) } : {}),
+          ...(boot ? { intervals: intervalsJson(report, boot) } : {}),
+        })}\n`,
       );
     } else {
       io.out.write(`${formatReport(report)}\n`);
+      if (boot) io.out.write(`\n${formatIntervals(report, boot)}\n`);
       if (goal && suggestions) io.out.write(`\n${formatSuggestions(goal, suggestions)}\n`);
     }
     if (errors) {

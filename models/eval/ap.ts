@@ -129,6 +129,13 @@ interface Scored {
   score: number;
   /** Bit t set: true positive at IOU_THRESHOLDS[t]. */
   hits: number;
+  /** The image's place in the order images were added. */
+  image: number;
+}
+
+/** A detection on a class's AP50 curve, with the image it came from (for resampling by image). */
+export interface ImageRankedDetection extends RankedDetection {
+  image: number;
 }
 
 /** Collects matches image by image (so images need not stay in memory), then computes per-class figures. */
@@ -137,9 +144,13 @@ export class ApAccumulator {
   private readonly gt: number[];
   private readonly counted: number[];
   private readonly countedTp: number[];
+  /** Per class, its ground-truth boxes in each image, in the order images were added. */
+  private readonly gtByImage: number[][];
+  private images = 0;
 
   constructor(readonly numClasses: number) {
     this.scored = Array.from({ length: numClasses }, () => []);
+    this.gtByImage = Array.from({ length: numClasses }, () => []);
     this.gt = new Array<number>(numClasses).fill(0);
     this.counted = new Array<number>(numClasses).fill(0);
     this.countedTp = new Array<number>(numClasses).fill(0);
@@ -152,6 +163,7 @@ export class ApAccumulator {
       // Stable sort: equal scores keep the detector's order, as pycocotools' mergesort does.
       const mine = dets.filter((d) => d.cls === c).sort((a, b) => b.score - a.score);
       this.gt[c] = (this.gt[c] as number) + gtBoxes.length;
+      (this.gtByImage[c] as number[]).push(gtBoxes.length);
       const boxes = mine.map((d) => d.box);
       const hits = new Array<number>(mine.length).fill(0);
       IOU_THRESHOLDS.forEach((t, ti) => {
@@ -161,7 +173,7 @@ export class ApAccumulator {
       });
       const list = this.scored[c] as Scored[];
       mine.forEach((d, di) => {
-        list.push({ score: d.score, hits: hits[di] as number });
+        list.push({ score: d.score, hits: hits[di] as number, image: this.images });
       });
       // Precision/recall are matched again among the counted detections alone: a sub-threshold
       // detection must not take a ground-truth box away from a counted one.
@@ -170,11 +182,21 @@ export class ApAccumulator {
       this.counted[c] = (this.counted[c] as number) + countedBoxes.length;
       this.countedTp[c] = (this.countedTp[c] as number) + countedHits.filter(Boolean).length;
     }
+    this.images++;
   }
 
-  /** One class's detections with whether each took a box at IoU 0.50: its AP50 curve, unordered. */
-  ranked50(c: number): RankedDetection[] {
-    return (this.scored[c] ?? []).map((s) => ({ score: s.score, tp: (s.hits & (1 << IOU50)) !== 0 }));
+  /** One class's detections with whether each took a box at IoU 0.50: its AP50 curve, in the order added. */
+  ranked50(c: number): ImageRankedDetection[] {
+    return (this.scored[c] ?? []).map((s) => ({
+      score: s.score,
+      tp: (s.hits & (1 << IOU50)) !== 0,
+      image: s.image,
+    }));
+  }
+
+  /** One class's ground-truth boxes in each image, in the order images were added. */
+  gtPerImage(c: number): readonly number[] {
+    return this.gtByImage[c] ?? [];
   }
 
   results(): ClassResult[] {

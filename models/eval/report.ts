@@ -1,3 +1,4 @@
+import type { BootstrapResult } from './bootstrap.js';
 import type { ClassReport, EvalReport } from './run.js';
 import type { LabelSuggestion, OperatingPoint, ThresholdGoal } from './thresholds.js';
 
@@ -186,5 +187,40 @@ export function formatSuggestions(goal: ThresholdGoal, suggestions: readonly Lab
           ...yaml,
         ]
       : []),
+  ].join('\n');
+}
+
+export interface IntervalJson {
+  resamples: number;
+  /** [lo, hi] of a 90 % bootstrap interval; null where there is no AP. */
+  map50: [number, number] | null;
+  perClass: Record<string, [number, number] | null>;
+}
+
+export function intervalsJson(report: EvalReport, boot: BootstrapResult): IntervalJson {
+  const pair = (i: { lo: number; hi: number } | null | undefined): [number, number] | null =>
+    i ? [i.lo, i.hi] : null;
+  const perClass: IntervalJson['perClass'] = {};
+  report.classes.forEach((c, i) => {
+    perClass[c.label] = pair(boot.perClass[i]);
+  });
+  return { resamples: boot.resamples, map50: pair(boot.map50), perClass };
+}
+
+/** Each AP50 with its interval, so two models' figures are read against how much they could move. */
+export function formatIntervals(report: EvalReport, boot: BootstrapResult): string {
+  const span = (i: { lo: number; hi: number } | null | undefined) =>
+    i ? `${i.lo.toFixed(3)} – ${i.hi.toFixed(3)}` : '—';
+  return [
+    `AP50 with a 90 % interval from ${boot.resamples} resamples of the ${report.images} images (bootstrap):`,
+    '',
+    table([
+      ['class', 'AP50', 'interval'],
+      ...report.classes.map((c, i) => [c.label, num(c.ap50), span(boot.perClass[i])]),
+      ['all (mAP)', num(report.map50), span(boot.map50)],
+    ]),
+    '',
+    'Two models whose intervals overlap widely may not differ at all; compare them on the same images',
+    'and prefer a larger set to a finer figure.',
   ].join('\n');
 }

@@ -6,10 +6,9 @@ import type { Detection } from '../../config/shared/types.js';
 import { type DecodedView, decodeView } from '../../gateway/pipeline/decode.js';
 import { labelThresholds } from '../decode/decode.js';
 import { createOnnxDetector } from '../detector.js';
-import { ApAccumulator, type EvalBox, type EvalDetection, meanAp } from './ap.js';
+import { ApAccumulator, type EvalBox, type EvalDetection, type ImageRankedDetection, meanAp } from './ap.js';
 import type { ClassMapping } from './classes.js';
 import { type DatasetImage, toPixelBoxes, type YoloDataset } from './dataset.js';
-import type { RankedDetection } from './thresholds.js';
 
 /**
  * Runs a model over a dataset through the gateway's own path: decodeView (as a scan's image is
@@ -80,7 +79,9 @@ export interface ClassReport {
   precision: number | null;
   recall: number | null;
   /** Every detection of the label with whether it took a box at IoU 0.50 (the AP50 curve); empty when not inDataset. */
-  ranked: RankedDetection[];
+  ranked: ImageRankedDetection[];
+  /** Its ground-truth boxes in each image evaluated, in dataset order (for eval --bootstrap). */
+  gtPerImage: readonly number[];
 }
 
 export interface EvalReport {
@@ -219,6 +220,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalReport> {
         precision: inDataset ? r.precision : null,
         recall: r.recall,
         ranked: inDataset ? acc.ranked50(i) : [],
+        gtPerImage: inDataset ? acc.gtPerImage(i) : [],
       };
     });
     return {

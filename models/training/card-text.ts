@@ -16,6 +16,13 @@ interface Fig {
   perClass: Record<string, ClassFig>;
 }
 
+/** 90 % bootstrap intervals of AP50 over the images; absent in cards written before they were measured. */
+interface Intervals {
+  resamples: number;
+  map50: [number, number] | null;
+  perClass: Record<string, [number, number] | null>;
+}
+
 export interface Card {
   name: string;
   version: string;
@@ -40,7 +47,7 @@ export interface Card {
     /** Some runs trained on crops (train.py --crop), so "seen" counts crops as well as scans. */
     crops?: boolean;
   };
-  heldout: Fig & { generator: string };
+  heldout: Fig & { generator: string; ap50Intervals?: Intervals };
   /** The held-out set's false alarms and misses at the configured thresholds, by cause; absent in older cards. */
   errors?: ErrorTally[];
   degraded: Record<string, Fig>;
@@ -67,6 +74,7 @@ export interface Card {
 }
 
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '–' : x.toFixed(d));
+const span = (p: [number, number] | null | undefined) => (p ? `${f(p[0])}–${f(p[1])}` : '–');
 const delta = (a: number | null, b: number | null) =>
   a === null || b === null ? '–' : `${a >= b ? '+' : '−'}${Math.abs(a - b).toFixed(3)}`;
 
@@ -87,10 +95,11 @@ ${rows}
 
 export function renderCard(c: Card): string {
   const q = c.quantization;
+  const iv = c.heldout.ap50Intervals;
   const rows = c.labels
     .map((l) => {
       const p = c.heldout.perClass[l];
-      return `| ${l} | ${p?.gt ?? '–'} | ${f(p?.ap50)} | ${f(p?.ap5095)} | ${f(p?.precision)} | ${f(p?.recall)} |`;
+      return `| ${l} | ${p?.gt ?? '–'} | ${f(p?.ap50)} | ${span(iv?.perClass[l])} | ${f(p?.ap5095)} | ${f(p?.precision)} | ${f(p?.recall)} |`;
     })
     .join('\n');
   const degraded = Object.entries(c.degraded)
@@ -127,11 +136,11 @@ for production screening until fine-tuned and evaluated on images from the site'
 \`parcelguard eval\` (the gateway's own preprocessing and decoders; COCO 101-point AP).
 Precision and recall are at the configured threshold (0.25). A ground-truth box covers what a screener
 can see of the threat; a threat hidden under dense clutter has none ([docs/models.md](../../docs/models.md)).
-
-| class | GT boxes | AP50 | AP50:95 | precision | recall |
-| --- | --- | --- | --- | --- | --- |
+${iv ? `The interval is where 90 % of AP50s fall over ${iv.resamples} resamples of these images (\`parcelguard eval --bootstrap\`):\nhow far a figure could move on another set of scans like these.\n` : ''}
+| class | GT boxes | AP50 | AP50 interval | AP50:95 | precision | recall |
+| --- | --- | --- | --- | --- | --- | --- |
 ${rows}
-| **all** | | **${f(c.heldout.map50)}** | **${f(c.heldout.map5095)}** | | |
+| **all** | | **${f(c.heldout.map50)}** | ${span(iv?.map50)} | **${f(c.heldout.map5095)}** | | |
 ${errorTable(c.errors)}${q ? `\nThe float export of the same checkpoint scores mAP50 ${f(q.float.map50)} and mAP50:95 ${f(q.float.map5095)} on the same set, so int8\nchanges them by ${delta(c.heldout.map50, q.float.map50)} and ${delta(c.heldout.map5095, q.float.map5095)}.\n` : ''}
 ## Robustness: the same held-out set, degraded
 

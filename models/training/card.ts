@@ -16,6 +16,7 @@ import ort from 'onnxruntime-node';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import type { ModelConfig } from '../../config/schema.js';
+import { bootstrapAp50, type Interval } from '../eval/bootstrap.js';
 import { buildClassMapping } from '../eval/classes.js';
 import { readDataset } from '../eval/dataset.js';
 import { ErrorReport } from '../eval/error-report.js';
@@ -27,6 +28,8 @@ import { renderCard } from './card-text.js';
 const REPO = join(import.meta.dirname, '../..');
 const log = pino({ level: 'warn' });
 const round = (x: number | null, d = 3) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
+const BOOTSTRAP_RESAMPLES = 1000;
+type Pair = [number, number] | null;
 
 export async function evaluate(model: ModelConfig, dir: string, errors?: ErrorReport): Promise<EvalReport> {
   const dataset = await readDataset(dir);
@@ -127,6 +130,22 @@ const summary = (r: EvalReport) => ({
     ]),
   ),
 });
+
+/** 90 % bootstrap intervals (1000 resamples of the images) of each AP50 and of mAP50, rounded. */
+function intervals(r: EvalReport): { resamples: number; map50: Pair; perClass: Record<string, Pair> } {
+  const boot = bootstrapAp50(
+    r.classes.map((c) => (c.inDataset ? c : null)),
+    r.images,
+    BOOTSTRAP_RESAMPLES,
+  );
+  const pair = (i: Interval | null | undefined): Pair =>
+    i ? [round(i.lo) as number, round(i.hi) as number] : null;
+  return {
+    resamples: boot.resamples,
+    map50: pair(boot.map50),
+    perClass: Object.fromEntries(r.classes.map((c, i) => [c.label, pair(boot.perClass[i])])),
+  };
+}
 
 interface TrainRun {
   dataDescription: string | null;
@@ -266,6 +285,7 @@ async function main(): Promise<void> {
     },
     heldout: {
       ...summary(heldout),
+      ap50Intervals: intervals(heldout),
       generator: `parcelguard synth --count ${heldout.images} --seed ${a['heldout-seed']}`,
     },
     errors: errors.tally(),

@@ -190,6 +190,16 @@ describe('parcelguard eval on the yolov8 fixture', () => {
     expect(parsed.perClass.knife.ap50).toBeCloseTo(81 / 101, 12);
     expect(parsed.perClass.knife).toMatchObject({ precision: 1, recall: 0.8, gt: 5 });
 
+    // Resampling the four images: without image a (its missed knife) knife is perfect, with a twice
+    // it is worse than 81/101; gun and powder are perfect in every resample.
+    const boot = await run(['--model', onnxPath, '--data', data, '--json', '--bootstrap', '200']);
+    const intervals = JSON.parse(boot.out).intervals;
+    expect(intervals.resamples).toBe(200);
+    expect(intervals.perClass.gun).toEqual([1, 1]);
+    expect(intervals.perClass.knife[0]).toBeLessThan(81 / 101);
+    expect(intervals.perClass.knife[1]).toBe(1);
+    expect(intervals.map50[0]).toBeLessThan(283 / 303);
+
     const table = await run(['--model', onnxPath, '--data', data, '--limit', '2']);
     expect(table.code).toBe(0);
     expect(table.out).toMatch(/^class\s+AP50\s+AP50:95\s+P\s+R\s+GT\s+dets\s+thr$/m);
@@ -348,6 +358,7 @@ describe('parcelguard eval on the yolov8 fixture', () => {
       [['--model', onnxPath, '--data', data, '--map', 'knife=sword'], /"sword" is not a model label/],
       [['--model', onnxPath], /--model and --data are required/],
       [['--model', onnxPath, '--data', data, '--limit', '0'], /--limit: expected a positive integer/],
+      [['--model', onnxPath, '--data', data, '--bootstrap', 'x'], /--bootstrap: expected a positive integer/],
       [['--model', onnxPath, '--data', data, '--bogus'], /Unknown option '--bogus'/],
       [
         ['--model', 'fixture', '--config', configPath, '--data', data, '--dtype', 'uint8'],

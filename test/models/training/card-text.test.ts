@@ -76,4 +76,19 @@ describe('renderCard', () => {
     expect(text).not.toContain('float export');
     expect(text).toContain('**14.0 ms**');
   });
+
+  it('puts each AP50 beside its bootstrap interval when the card has them, and a dash when not', () => {
+    const perClass: Record<string, [number, number] | null> = { knife: null };
+    const heldout = {
+      ...base.heldout,
+      ap50Intervals: { resamples: 1000, map50: [0.8, 0.86] as [number, number], perClass },
+    };
+    const text = renderCard({ ...base, heldout });
+    expect(text).toContain('over 1000 resamples of these images');
+    expect(text).toContain('| knife | 57 | 0.830 | – | 0.500 | 0.800 | 0.800 |');
+    expect(text).toContain('| **all** | | **0.830** | 0.800–0.860 | **0.500** | | |');
+    perClass.knife = [0.75, 0.9];
+    expect(renderCard({ ...base, heldout })).toContain('| knife | 57 | 0.830 | 0.750–0.900 |');
+    expect(renderCard(base)).not.toContain('resamples');
+  });
 });
