@@ -5,7 +5,8 @@ import type { ModelConfig } from '../../config/schema.js';
 import { errorMessage, isPgError } from '../../config/shared/errors.js';
 import { createLogger } from '../../config/shared/log.js';
 import { bootstrapAp50 } from '../../models/eval/bootstrap.js';
-import { buildClassMapping, parseMapOption } from '../../models/eval/classes.js';
+import { buildClassMapping, type ClassMapping, parseMapOption } from '../../models/eval/classes.js';
+import { compareReports, comparisonJson, formatComparison } from '../../models/eval/compare.js';
 import { EvalUsageError, readDataset } from '../../models/eval/dataset.js';
 import { ErrorReport, formatTally } from '../../models/eval/error-report.js';
 import { modelFromConfig, modelFromOnnx } from '../../models/eval/model.js';
@@ -17,7 +18,7 @@ import {
   suggestionsJson,
   toJson,
 } from '../../models/eval/report.js';
-import { runEval } from '../../models/eval/run.js';
+import { type EvalRunOptions, runEval } from '../../models/eval/run.js';
 import { parseGoal, suggestThresholds, ThresholdGoalError } from '../../models/eval/thresholds.js';
 
 export const EVAL_USAGE = `usage: parcelguard eval --model NAME|PATH --data DIR [options]
@@ -36,10 +37,12 @@ thresholds, images/s.
   --limit N             evaluate the first N images only
   --workers N           inference worker threads (default: the config's, else min(4, cores))
   --json                print one JSON object: map50, map5095, images, imagesPerSec, perClass
-                        (and thresholds, intervals with the options below)
+                        (and thresholds, intervals, comparison with the options below)
   --suggest-thresholds precision=P|recall=R
                         also find each label's threshold for that goal on this data: the lowest
                         reaching precision P, or the highest keeping recall R; printed as config
+  --compare NAME|PATH   also score this model on the same images and give each AP50 difference
+                        a 90 % interval from paired resamples (--bootstrap N of them, default 1000)
   --bootstrap N         also a 90 % interval of each AP50 and of mAP50 from N resamples of the
                         images (e.g. 1000): how far the figures could move on another such set
   --errors DIR          also list every false alarm and miss at the configured thresholds, with its
@@ -72,6 +75,7 @@ const parse = (args: string[]) =>
       errors: { type: 'string' },
       'suggest-thresholds': { type: 'string' },
       bootstrap: { type: 'string' },
+      compare: { type: 'string' },
       input: { type: 'string' },
       layout: { type: 'string' },
       dtype: { type: 'string' },
@@ -97,6 +101,39 @@ function isModelPath(value: string): boolean {
     value.includes('\\') ||
     (existsSync(value) && statSync(value).isFile())
   );
+}
+
+interface ResolvedModel {
+  model: ModelConfig;
+  inference: { workers: number; intraOpThreads: number };
+  maxImagePixels?: number;
+}
+
+/** Paired resamples for --compare when --bootstrap does not say how many. */
+const DEFAULT_RESAMPLES = 1000;
+
+/**
+ * A model named in the config or given as an ONNX file. The layout options describe the --model
+ * file only (`own`); a --compare file must have labels.json beside it and a graph that says the rest.
+ */
+async function resolveModel(
+  value: string,
+  values: ReturnType<typeof parse>['values'],
+  own: boolean,
+): Promise<ResolvedModel> {
+  const inference = { workers: Math.min(4, availableParallelism()), intraOpThreads: 1 };
+  if (isModelPath(value)) return { model: await modelFromOnnx(value, own ? values : {}), inference };
+  const onnxOnly = (['input', 'layout', 'dtype', 'output', 'labels'] as const).filter((k) => values[k]);
+  if (own && onnxOnly.length > 0)
+    throw new EvalUsageError(
+      `--${onnxOnly.join(', --')}: only with --model PATH.onnx (a configured model has them)`,
+    );
+  const loaded = modelFromConfig(values.config ?? DEFAULT_CONFIG, value);
+  return {
+    model: loaded.model,
+    inference: loaded.config.inference,
+    maxImagePixels: loaded.config.limits.maxImagePixels,
+  };
 }
 
 /** `parcelguard eval …`; returns the exit status. Results go to `io.out`, notes and errors to `io.err`. */
@@ -126,35 +163,27 @@ export async function evalCommand(
     const goal = goalText === undefined ? null : parseGoal(goalText);
     const resamples = positiveInt(values.bootstrap, '--bootstrap');
 
-    let model: ModelConfig;
-    let inference = { workers: Math.min(4, availableParallelism()), intraOpThreads: 1 };
-    let maxImagePixels: number | undefined;
-    if (isModelPath(values.model)) {
-      model = await modelFromOnnx(values.model, values);
-    } else {
-      const onnxOnly = (['input', 'layout', 'dtype', 'output', 'labels'] as const).filter((k) => values[k]);
-      if (onnxOnly.length > 0)
-        throw new EvalUsageError(
-          `--${onnxOnly.join(', --')}: only with --model PATH.onnx (a configured model has them)`,
-        );
-      const loaded = modelFromConfig(values.config ?? DEFAULT_CONFIG, values.model);
-      model = loaded.model;
-      inference = loaded.config.inference;
-      maxImagePixels = loaded.config.limits.maxImagePixels;
-    }
-
+    const main = await resolveModel(values.model, values, true);
+    const { model } = main;
     const dataset = await readDataset(values.data, values.split === undefined ? {} : { split: values.split });
-    const mapping = buildClassMapping(
-      dataset.names,
-      model.labels.map((l) => l.name),
-      map,
-    );
-    if (mapping.present.size === 0) {
-      throw new EvalUsageError(
-        `no dataset class matches a model label (dataset: ${dataset.names.join(', ')}; model: ` +
-          `${model.labels.map((l) => l.name).join(', ')}); use --map 'dataset_class=model_label,…'`,
+    const mappingFor = (m: ModelConfig, what: string) => {
+      const mapping = buildClassMapping(
+        dataset.names,
+        m.labels.map((l) => l.name),
+        map,
       );
-    }
+      if (mapping.present.size === 0) {
+        throw new EvalUsageError(
+          `no dataset class matches a ${what} label (dataset: ${dataset.names.join(', ')}; model: ` +
+            `${m.labels.map((l) => l.name).join(', ')}); use --map 'dataset_class=model_label,…'`,
+        );
+      }
+      return mapping;
+    };
+    const mapping = mappingFor(model, 'model');
+    // Resolved before the first run, so a bad --compare fails in a second, not after the whole set.
+    const other = values.compare === undefined ? null : await resolveModel(values.compare, values, false);
+    const otherMapping = other ? mappingFor(other.model, '--compare model') : null;
     if (dataset.split === 'train') say('note: evaluating on the train split (no val or test in data.yaml)');
 
     const total = Math.min(limit ?? dataset.images.length, dataset.images.length);
@@ -163,24 +192,31 @@ export async function evalCommand(
         ? null
         : { dir: values.errors, report: new ErrorReport(model.labels.map((l) => l.name)) };
     const tty = 'isTTY' in io.err && io.err.isTTY === true;
-    const report = await runEval({
-      model,
-      dataset,
-      mapping,
-      workers: workersOpt ?? inference.workers,
-      intraOpThreads: inference.intraOpThreads,
-      ...(maxImagePixels === undefined ? {} : { maxImagePixels }),
-      ...(limit === undefined ? {} : { limit }),
-      log: createLogger({ level: 'warn', destination: io.err }),
-      ...(tty ? { onProgress: (n: number) => io.err.write(`\r  ${n}/${total} images`) } : {}),
-      ...(errors ? { onImage: errors.report.collect(mapping.present) } : {}),
-    }).catch((err: unknown) => {
-      // A model that does not load or does not fit its declared layout is the user's input, like a bad path.
-      if (isPgError(err) && (err.code === 'MODEL_LOAD' || err.code === 'MODEL_SHAPE'))
-        throw new EvalUsageError(err.message);
-      throw err;
-    });
+    const score = (r: ResolvedModel, m: ClassMapping, onImage?: EvalRunOptions['onImage']) =>
+      runEval({
+        model: r.model,
+        dataset,
+        mapping: m,
+        workers: workersOpt ?? r.inference.workers,
+        intraOpThreads: r.inference.intraOpThreads,
+        ...(r.maxImagePixels === undefined ? {} : { maxImagePixels: r.maxImagePixels }),
+        ...(limit === undefined ? {} : { limit }),
+        log: createLogger({ level: 'warn', destination: io.err }),
+        ...(tty ? { onProgress: (n: number) => io.err.write(`\r  ${n}/${total} images`) } : {}),
+        ...(onImage ? { onImage } : {}),
+      }).catch((err: unknown) => {
+        // A model that does not load or does not fit its declared layout is the user's input, like a bad path.
+        if (isPgError(err) && (err.code === 'MODEL_LOAD' || err.code === 'MODEL_SHAPE'))
+          throw new EvalUsageError(err.message);
+        throw err;
+      });
+    const report = await score(main, mapping, errors?.report.collect(mapping.present));
     if (tty) io.err.write('\n');
+    const otherReport = other && otherMapping ? await score(other, otherMapping) : null;
+    if (tty && otherReport) io.err.write('\n');
+    const comparison = otherReport
+      ? compareReports(report, otherReport, resamples ?? DEFAULT_RESAMPLES)
+      : null;
 
     const suggestions = goal === null ? null : suggestThresholds(report.classes, goal);
     const boot =
@@ -197,11 +233,13 @@ export async function evalCommand(
           ...toJson(report),
           ...(goal && suggestions ? { thresholds: suggestionsJson(goal, suggestions) } : {}),
           ...(boot ? { intervals: intervalsJson(report, boot) } : {}),
+          ...(comparison ? { comparison: comparisonJson(comparison) } : {}),
         })}\n`,
       );
     } else {
       io.out.write(`${formatReport(report)}\n`);
       if (boot) io.out.write(`\n${formatIntervals(report, boot)}\n`);
+      if (comparison) io.out.write(`\n${formatComparison(comparison)}\n`);
       if (goal && suggestions) io.out.write(`\n${formatSuggestions(goal, suggestions)}\n`);
     }
     if (errors) {

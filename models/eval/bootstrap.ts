@@ -88,9 +88,36 @@ function interval(values: number[]): Interval | null {
   return { lo: percentile(values, 0.05), hi: percentile(values, 0.95) };
 }
 
+type Curve = BootstrapClass | null;
+
+function sortedCurves(classes: ReadonlyArray<BootstrapClass | null>): Curve[] {
+  return classes.map((c) =>
+    c === null || c.gtPerImage.every((n) => n === 0) ? null : { ...c, ranked: bestFirst(c.ranked) },
+  );
+}
+
+/** Each image's count in one resample of `images` images drawn with replacement. */
+function resample(random: () => number, weights: Uint32Array): void {
+  weights.fill(0);
+  for (let i = 0; i < weights.length; i++) {
+    const at = Math.floor(random() * weights.length);
+    weights[at] = (weights[at] as number) + 1;
+  }
+}
+
+const apsOf = (curves: readonly Curve[], weights: Uint32Array): Array<number | null> =>
+  curves.map((c) => (c === null ? null : weightedAp50(c.ranked, c.gtPerImage, weights)));
+
+/** Mean of the present values; null when none is. */
+function meanOf(values: ReadonlyArray<number | null>): number | null {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : present.reduce((a, b) => a + b, 0) / present.length;
+}
+
 /**
  * 90 % intervals of each class's AP50 and of mAP50 over `resamples` resamples of `images` images.
- * Seeded, so the same data gives the same interval on every run.
+ * Seeded, so the same data gives the same interval on every run. A resample that draws none of a
+ * rare class's images has no AP for it there, as a dataset without it would not.
  */
 export function bootstrapAp50(
   classes: ReadonlyArray<BootstrapClass | null>,
@@ -99,34 +126,62 @@ export function bootstrapAp50(
   seed = 1,
 ): BootstrapResult {
   const random = prng(seed);
-  const curves = classes.map((c) =>
-    c === null || c.gtPerImage.every((n) => n === 0) ? null : { ...c, ranked: bestFirst(c.ranked) },
-  );
+  const curves = sortedCurves(classes);
   const perClass: number[][] = classes.map(() => []);
   const means: number[] = [];
   const weights = new Uint32Array(images);
   for (let r = 0; r < resamples && images > 0; r++) {
-    weights.fill(0);
-    for (let i = 0; i < images; i++) {
-      const at = Math.floor(random() * images);
-      weights[at] = (weights[at] as number) + 1;
-    }
-    let sum = 0;
-    let n = 0;
-    curves.forEach((c, ci) => {
-      if (c === null) return;
-      // A resample may draw none of a rare class's images: it has no AP there, as a dataset without it.
-      const ap = weightedAp50(c.ranked, c.gtPerImage, weights);
-      if (ap === null) return;
-      (perClass[ci] as number[]).push(ap);
-      sum += ap;
-      n++;
+    resample(random, weights);
+    const aps = apsOf(curves, weights);
+    aps.forEach((ap, ci) => {
+      if (ap !== null) (perClass[ci] as number[]).push(ap);
     });
-    if (n > 0) means.push(sum / n);
+    const m = meanOf(aps);
+    if (m !== null) means.push(m);
   }
   return {
     resamples,
     perClass: perClass.map((v, ci) => (curves[ci] === null ? null : interval(v))),
     map50: interval(means),
+  };
+}
+
+/**
+ * Two models on the same images: 90 % intervals of the difference a - b in each class's AP50 and in
+ * mAP50, both models scored on the same resamples. Pairing cancels what the two share (which scans
+ * happen to be hard), so a difference can be clear while each model's own interval is wide. Classes
+ * are aligned by index; a class either model lacks (null) is left out of both means.
+ */
+export function pairedBootstrapAp50(
+  a: ReadonlyArray<BootstrapClass | null>,
+  b: ReadonlyArray<BootstrapClass | null>,
+  images: number,
+  resamples: number,
+  seed = 1,
+): BootstrapResult {
+  if (a.length !== b.length)
+    throw new RangeError('pairedBootstrapAp50: the two models must list the same classes');
+  const random = prng(seed);
+  const both = a.map((c, i) => (c !== null && b[i] !== null ? i : -1));
+  const curvesA = sortedCurves(a.map((c, i) => ((both[i] as number) >= 0 ? c : null)));
+  const curvesB = sortedCurves(b.map((c, i) => ((both[i] as number) >= 0 ? c : null)));
+  const perClass: number[][] = a.map(() => []);
+  const deltas: number[] = [];
+  const weights = new Uint32Array(images);
+  for (let r = 0; r < resamples && images > 0; r++) {
+    resample(random, weights);
+    const apsA = apsOf(curvesA, weights);
+    const apsB = apsOf(curvesB, weights);
+    // Only classes with an AP under both models enter either mean, so the means cover the same classes.
+    const shared = apsA.map((x, i) => (x !== null && apsB[i] !== null ? i : -1)).filter((i) => i >= 0);
+    for (const i of shared) (perClass[i] as number[]).push((apsA[i] as number) - (apsB[i] as number));
+    const ma = meanOf(shared.map((i) => apsA[i] as number));
+    const mb = meanOf(shared.map((i) => apsB[i] as number));
+    if (ma !== null && mb !== null) deltas.push(ma - mb);
+  }
+  return {
+    resamples,
+    perClass: perClass.map((v, ci) => (curvesA[ci] === null || curvesB[ci] === null ? null : interval(v))),
+    map50: interval(deltas),
   };
 }

@@ -49,7 +49,8 @@ export function toJson(report: EvalReport): EvalJson {
 
 const num = (v: number | null, digits = 3): string => (v === null ? '—' : v.toFixed(digits));
 
-function table(rows: string[][]): string {
+/** Names left-aligned, figures right-aligned; shared by eval's other tables. */
+export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length))) ?? [];
   // Names left-aligned, figures right-aligned so decimals line up.
   return rows

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../../config/shared/types.js';
 import { ApAccumulator, type EvalBox, type EvalDetection, evaluate } from '../../../models/eval/ap.js';
-import { bestFirst, bootstrapAp50, weightedAp50 } from '../../../models/eval/bootstrap.js';
+import {
+  bestFirst,
+  bootstrapAp50,
+  pairedBootstrapAp50,
+  weightedAp50,
+} from '../../../models/eval/bootstrap.js';
 import { prng } from '../../../models/synth/random.js';
 
 type Image = { gt: EvalBox[]; dets: EvalDetection[] };
@@ -97,5 +102,48 @@ describe('bootstrapAp50', () => {
     const r = bootstrapAp50(classesOf(acc), images.length, 100);
     expect(r.perClass).toEqual([{ lo: 1, hi: 1 }, null]);
     expect(r.map50).toEqual({ lo: 1, hi: 1 });
+  });
+});
+
+describe('pairedBootstrapAp50', () => {
+  const classesOf = (acc: ApAccumulator) =>
+    [0, 1].map((c) => ({ ranked: acc.ranked50(c), gtPerImage: acc.gtPerImage(c) }));
+  const images = makeImages(300, 5);
+  /** The same detections, but every twentieth image loses its best detection of class 0: a worse model. */
+  const worse = images.map((im, i) => {
+    if (i % 20 !== 0) return im;
+    const best = im.dets.filter((d) => d.cls === 0).sort((a, b) => b.score - a.score)[0];
+    return { ...im, dets: im.dets.filter((d) => d !== best) };
+  });
+  const a = classesOf(accumulate(images));
+  const b = classesOf(accumulate(worse));
+
+  it('is exactly zero for a model against itself', () => {
+    const r = pairedBootstrapAp50(a, a, images.length, 200);
+    expect(r.perClass).toEqual([
+      { lo: 0, hi: 0 },
+      { lo: 0, hi: 0 },
+    ]);
+    expect(r.map50).toEqual({ lo: 0, hi: 0 });
+  });
+
+  it('finds a real difference that the two unpaired intervals cannot tell from noise', () => {
+    const paired = pairedBootstrapAp50(a, b, images.length, 500);
+    const delta = paired.perClass[0];
+    expect(delta?.lo).toBeGreaterThan(0); // class 0 lost detections: clearly worse
+    expect(paired.perClass[1]).toEqual({ lo: 0, hi: 0 }); // class 1 untouched
+    const ia = bootstrapAp50(a, images.length, 500).perClass[0];
+    const ib = bootstrapAp50(b, images.length, 500).perClass[0];
+    // Each model's own interval overlaps the other's: read apart, the gain would look like noise.
+    expect(ia?.lo).toBeLessThan(ib?.hi as number);
+    expect((delta?.hi as number) - (delta?.lo as number)).toBeLessThan(
+      (ia?.hi as number) - (ia?.lo as number),
+    );
+  });
+
+  it('leaves out a class either model lacks, and refuses unaligned lists', () => {
+    const r = pairedBootstrapAp50(a, [b[0] ?? null, null], images.length, 50);
+    expect(r.perClass[1]).toBeNull();
+    expect(() => pairedBootstrapAp50(a, [b[0] ?? null], images.length, 10)).toThrow(RangeError);
   });
 });

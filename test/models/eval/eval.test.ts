@@ -343,6 +343,28 @@ describe('parcelguard eval on the yolov8 fixture', () => {
     expect(bad.err).toMatch(/--suggest-thresholds: expected precision=P or recall=R/);
   });
 
+  it('--compare scores a second model on the same images and gives each difference an interval', async () => {
+    // The configured fixture against the same graph by path: the same detections, so every
+    // difference is zero on every resample, and nothing is marked as more than noise.
+    const data = await makeDataset(['knife', 'gun', 'powder'], {}, { a: [['knife', [0, 40, 16, 56]]] });
+    const base = ['--model', 'fixture', '--config', configPath, '--data', data, '--workers', '1'];
+    const r = await run([...base, '--compare', onnxPath, '--bootstrap', '100']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`compared with fixture (${onnxPath}) on the same images; 100 paired resamples:`);
+    expect(r.out).toMatch(/^knife\s+0\.802\s+0\.802\s+\+0\.000\s+\+0\.000 … \+0\.000$/m);
+    expect(r.out).toMatch(/^all \(mAP\)\s+0\.934\s+0\.934\s+\+0\.000\s+\+0\.000 … \+0\.000$/m);
+
+    const json = await run([...base, '--compare', onnxPath, '--json']);
+    const c = JSON.parse(json.out).comparison;
+    expect(c).toMatchObject({ resamples: 1000, map50Delta: [0, 0], model: { path: onnxPath } });
+    expect(c.map50).toBeCloseTo(283 / 303, 12);
+    expect(c.perClass.knife).toEqual({ ap50: expect.closeTo(81 / 101, 12), delta: [0, 0] });
+
+    const bad = await run([...base, '--compare', '/nonexistent/other.onnx']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('model file not found: /nonexistent/other.onnx');
+  });
+
   it('exits 2 with a clear message on bad input', async () => {
     const data = await makeDataset(['knife'], {});
     const cases: Array<[string[], RegExp]> = [
