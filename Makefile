@@ -65,11 +65,14 @@ TRAIN_MINUTES ?= 55
 PROHIBITED := gun,knife,scissors,lighter,battery,ied
 DRUGS := drug-brick,drug-pills,drug-powder
 
+# heldout scores the cards; tune is a second set kept apart, for choosing thresholds
+# (eval --suggest-thresholds) and a second opinion on a figure.
 models-data: deps
 	$(PG) synth --out $(MODELS_DATA)/train --count 8000 --seed 1001
 	$(PG) synth --out $(MODELS_DATA)/train-dense --count 8000 --seed 2001 --threat-rate 0.9,0.85
 	$(PG) synth --out $(MODELS_DATA)/heldout --count 600 --seed 9001
 	$(PG) synth --out $(MODELS_DATA)/ci --count 100 --seed 9001
+	$(PG) synth --out $(MODELS_DATA)/tune --count 600 --seed 9101
 	node --import tsx models/training/degrade.ts --data $(MODELS_DATA)/heldout --out $(MODELS_DATA)/degraded
 
 # The shipped models' recipe, in ten runs each (the prohibited one in fourteen): 55 min on the
