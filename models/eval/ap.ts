@@ -112,6 +112,14 @@ export function averagePrecision(tp: readonly boolean[], numGt: number): number 
     recall.push(tps / numGt);
     precision.push(tps / (i + 1));
   });
+  return interpolatedAp(recall, precision);
+}
+
+/**
+ * The 101-point interpolated AP of a precision/recall curve in score order (recall non-decreasing):
+ * the precision envelope sampled at RECALL_POINTS. `precision` is overwritten by its envelope.
+ */
+export function interpolatedAp(recall: readonly number[], precision: number[]): number {
   for (let i = precision.length - 1; i > 0; i--) {
     if ((precision[i] as number) > (precision[i - 1] as number)) precision[i - 1] = precision[i] as number;
   }

@@ -1,5 +1,5 @@
 import { prng } from '../synth/random.js';
-import { type ImageRankedDetection, RECALL_POINTS } from './ap.js';
+import { type ImageRankedDetection, interpolatedAp } from './ap.js';
 
 /**
  * How far an AP50 figure could move on another set of scans like these (`parcelguard eval
@@ -60,16 +60,7 @@ export function weightedAp50(
     recall.push(tps / gt);
     precision.push(tps / dets);
   }
-  for (let i = precision.length - 1; i > 0; i--) {
-    if ((precision[i] as number) > (precision[i - 1] as number)) precision[i - 1] = precision[i] as number;
-  }
-  let sum = 0;
-  let at = 0;
-  for (const r of RECALL_POINTS) {
-    while (at < recall.length && (recall[at] as number) < r) at++;
-    if (at < recall.length) sum += precision[at] as number;
-  }
-  return sum / RECALL_POINTS.length;
+  return interpolatedAp(recall, precision);
 }
 
 /** Best first; ties keep the order added (image order), as ApAccumulator ranks them. */

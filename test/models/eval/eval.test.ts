@@ -92,6 +92,27 @@ async function makeDataset(
   return root;
 }
 
+/**
+ * The set with errors of every kind: a: a knife nothing detects; c: a knife at E, found at 0.45 under
+ * knife's 0.5; unlabelled, gun G on image b (on nothing) and gun C on image d (on knife A).
+ */
+async function makeErrorsDataset(): Promise<string> {
+  const data = await makeDataset(
+    ['knife', 'gun', 'powder'],
+    {},
+    { a: [['knife', [0, 40, 16, 56]]], c: [['knife', [80, 0, 112, 32]]] },
+  );
+  const drop = (image: string, line: number) => {
+    const path = join(data, 'labels', 'val', `${image}.txt`);
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    lines.splice(line, 1);
+    writeFileSync(path, `${lines.join('\n')}\n`);
+  };
+  drop('b', 2); // G: truth() lists A, C, G, D (and the probe)
+  drop('d', 1); // C
+  return data;
+}
+
 class Capture extends Writable {
   text = '';
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
@@ -232,21 +253,7 @@ describe('parcelguard eval on the yolov8 fixture', () => {
   });
 
   it('--errors lists each false alarm and miss with its cause, and crops examples', async () => {
-    // a: a knife nothing detects; c: a knife at E, found at 0.45 under knife's 0.5. Unlabelled: gun G
-    // on image b (on nothing) and gun C on image d (on knife A).
-    const data = await makeDataset(
-      ['knife', 'gun', 'powder'],
-      {},
-      { a: [['knife', [0, 40, 16, 56]]], c: [['knife', [80, 0, 112, 32]]] },
-    );
-    const drop = (image: string, line: number) => {
-      const path = join(data, 'labels', 'val', `${image}.txt`);
-      const lines = readFileSync(path, 'utf8').trim().split('\n');
-      lines.splice(line, 1);
-      writeFileSync(path, `${lines.join('\n')}\n`);
-    };
-    drop('b', 2); // G: truth() lists A, C, G, D (and the probe)
-    drop('d', 1); // C
+    const data = await makeErrorsDataset();
     const dir = join(mkdtempSync(join(tmpdir(), 'pg-eval-errors-')), 'errors');
     const r = await run(['--model', onnxPath, '--data', data, '--errors', dir, '--workers', '2']);
     expect(r.code).toBe(0);
@@ -295,19 +302,7 @@ describe('parcelguard eval on the yolov8 fixture', () => {
     // (E on c takes c's extra knife); gun 6 boxes (G dropped on b, C on d), C at 0.70, G at 0.60, F at
     // 0.10 everywhere. Scores are float32 (0.9 is 0.89999998, 0.45 is 0.44999999, 0.6 is 0.60000002),
     // and a threshold must not pass its score, so the grid steps are 0.899, 0.449 and 0.600.
-    const data = await makeDataset(
-      ['knife', 'gun', 'powder'],
-      {},
-      { a: [['knife', [0, 40, 16, 56]]], c: [['knife', [80, 0, 112, 32]]] },
-    );
-    const drop = (image: string, line: number) => {
-      const path = join(data, 'labels', 'val', `${image}.txt`);
-      const lines = readFileSync(path, 'utf8').trim().split('\n');
-      lines.splice(line, 1);
-      writeFileSync(path, `${lines.join('\n')}\n`);
-    };
-    drop('b', 2);
-    drop('d', 1);
+    const data = await makeErrorsDataset();
     const r = await run(['--model', onnxPath, '--data', data, '--suggest-thresholds', 'precision=0.9']);
     expect(r.code).toBe(0);
     // Knife at its configured 0.5: 4 of 6 (P 1, R 0.667); 0.899 is the lowest step at P >= 0.9, as
