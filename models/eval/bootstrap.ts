@@ -14,7 +14,8 @@ import { type ImageRankedDetection, interpolatedAp } from './ap.js';
  * the dataset with those images repeated: a detection drawn k times adds k to the detections and, if
  * it took a box, k to the true positives, and its image's boxes count k times. Copies of one
  * detection are tied and adjacent, and collapsing such a run to its last point leaves the precision
- * envelope and the 101-point sampling unchanged.
+ * envelope and the 101-point sampling unchanged (up to the order of equal scores within one image,
+ * which COCO leaves to the sort as well).
  */
 
 export interface BootstrapClass {
@@ -153,9 +154,9 @@ export function pairedBootstrapAp50(
   if (a.length !== b.length)
     throw new RangeError('pairedBootstrapAp50: the two models must list the same classes');
   const random = prng(seed);
-  const both = a.map((c, i) => (c !== null && b[i] !== null ? i : -1));
-  const curvesA = sortedCurves(a.map((c, i) => ((both[i] as number) >= 0 ? c : null)));
-  const curvesB = sortedCurves(b.map((c, i) => ((both[i] as number) >= 0 ? c : null)));
+  const inBoth = a.map((c, i) => c !== null && b[i] !== null);
+  const curvesA = sortedCurves(a.map((c, i) => (inBoth[i] ? c : null)));
+  const curvesB = sortedCurves(b.map((c, i) => (inBoth[i] ? c : null)));
   const perClass: number[][] = a.map(() => []);
   const deltas: number[] = [];
   const weights = new Uint32Array(images);
