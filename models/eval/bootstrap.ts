@@ -30,6 +30,11 @@ export interface Interval {
   hi: number;
 }
 
+/** An interval as the JSON outputs write it: [lo, hi], or null. */
+export function asPair(i: Interval | null | undefined): [number, number] | null {
+  return i ? [i.lo, i.hi] : null;
+}
+
 export interface BootstrapResult {
   resamples: number;
   /** Per class, null where the class has no ground truth (or is left out). */
@@ -101,7 +106,7 @@ const apsOf = (curves: readonly Curve[], weights: Uint32Array): Array<number | n
   curves.map((c) => (c === null ? null : weightedAp50(c.ranked, c.gtPerImage, weights)));
 
 /** Mean of the present values; null when none is. */
-function meanOf(values: ReadonlyArray<number | null>): number | null {
+export function meanOf(values: ReadonlyArray<number | null>): number | null {
   const present = values.filter((v): v is number => v !== null);
   return present.length === 0 ? null : present.reduce((a, b) => a + b, 0) / present.length;
 }

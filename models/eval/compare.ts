@@ -1,5 +1,5 @@
-import { type Interval, pairedBootstrapAp50 } from './bootstrap.js';
-import { table } from './report.js';
+import { asPair, type Interval, meanOf, pairedBootstrapAp50 } from './bootstrap.js';
+import { num, table } from './report.js';
 import type { EvalReport } from './run.js';
 
 /**
@@ -26,9 +26,6 @@ export interface Comparison {
   otherMap50: number | null;
   delta: Interval | null;
 }
-
-const mean = (v: number[]): number | null =>
-  v.length === 0 ? null : v.reduce((a, b) => a + b, 0) / v.length;
 
 /** `a` and `b` must come from the same dataset and images (same order), as runEval gives them. */
 export function compareReports(a: EvalReport, b: EvalReport, resamples: number, seed = 1): Comparison {
@@ -58,13 +55,12 @@ export function compareReports(a: EvalReport, b: EvalReport, resamples: number, 
     other: { name: b.model.name, path: b.model.path },
     resamples,
     labels,
-    map50: mean(shared.map((l) => l.ap50 as number)),
-    otherMap50: mean(shared.map((l) => l.otherAp50 as number)),
+    map50: meanOf(shared.map((l) => l.ap50 as number)),
+    otherMap50: meanOf(shared.map((l) => l.otherAp50 as number)),
     delta: boot.map50,
   };
 }
 
-const num = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
 const signed = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
 /** Whether the interval leaves out zero: the difference is more than the resampling noise. */
 const clear = (i: Interval | null): boolean => i !== null && (i.lo > 0 || i.hi < 0);
@@ -108,12 +104,13 @@ export interface ComparisonJson {
 }
 
 export function comparisonJson(c: Comparison): ComparisonJson {
-  const pair = (i: Interval | null): [number, number] | null => (i ? [i.lo, i.hi] : null);
   return {
     model: c.other,
     resamples: c.resamples,
     map50: c.otherMap50,
-    map50Delta: pair(c.delta),
-    perClass: Object.fromEntries(c.labels.map((l) => [l.label, { ap50: l.otherAp50, delta: pair(l.delta) }])),
+    map50Delta: asPair(c.delta),
+    perClass: Object.fromEntries(
+      c.labels.map((l) => [l.label, { ap50: l.otherAp50, delta: asPair(l.delta) }]),
+    ),
   };
 }

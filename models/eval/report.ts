@@ -1,4 +1,4 @@
-import type { BootstrapResult } from './bootstrap.js';
+import { asPair, type BootstrapResult } from './bootstrap.js';
 import type { ClassReport, EvalReport } from './run.js';
 import type { LabelSuggestion, OperatingPoint, ThresholdGoal } from './thresholds.js';
 
@@ -47,7 +47,7 @@ export function toJson(report: EvalReport): EvalJson {
   };
 }
 
-const num = (v: number | null, digits = 3): string => (v === null ? '—' : v.toFixed(digits));
+export const num = (v: number | null, digits = 3): string => (v === null ? '—' : v.toFixed(digits));
 
 /** Names left-aligned, figures right-aligned; shared by eval's other tables. */
 export function table(rows: string[][]): string {
@@ -199,13 +199,11 @@ export interface IntervalJson {
 }
 
 export function intervalsJson(report: EvalReport, boot: BootstrapResult): IntervalJson {
-  const pair = (i: { lo: number; hi: number } | null | undefined): [number, number] | null =>
-    i ? [i.lo, i.hi] : null;
   const perClass: IntervalJson['perClass'] = {};
   report.classes.forEach((c, i) => {
-    perClass[c.label] = pair(boot.perClass[i]);
+    perClass[c.label] = asPair(boot.perClass[i]);
   });
-  return { resamples: boot.resamples, map50: pair(boot.map50), perClass };
+  return { resamples: boot.resamples, map50: asPair(boot.map50), perClass };
 }
 
 /** Each AP50 with its interval, so two models' figures are read against how much they could move. */
