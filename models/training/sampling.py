@@ -5,8 +5,14 @@ as any other class in the data, so the fix is emphasis, not rarity: each scan th
 class is repeated by that class's factor (the largest, if it holds several), as LVIS's repeat-factor
 sampling does by rarity. A fractional factor repeats the scan once more with that probability, drawn
 per epoch, so 1.5 means every other epoch on average.
+
+Hard-scan mining (--hard) is the same mechanism keyed by scan rather than class: the scans on which a
+trained model still raises a false alarm or misses a threat, as `parcelguard eval --errors` lists them.
+Lighters' false alarms are mostly on electronics and cables that no class factor can single out.
 """
+import json
 import math
+import os
 
 import torch
 
@@ -49,3 +55,45 @@ def epoch_order(image_factor, gen):
         copies += (torch.rand(len(image_factor), generator=gen) < image_factor - whole).long()
     order = torch.repeat_interleave(torch.arange(len(image_factor)), copies)
     return order[torch.randperm(len(order), generator=gen)]
+
+
+def parse_hard(paths, classes, labels=""):
+    """Scans a model erred on, from `parcelguard eval --errors DIR` runs over training data (DIR/errors.json,
+    comma-separated for several): {real path of the scan: the labels of its errors}. `labels` keeps only
+    errors of those model classes (comma-separated; empty for all)."""
+    keep = [n.strip() for n in labels.split(",") if n.strip()]
+    for name in keep:
+        if name not in classes:
+            raise SystemExit(f"--hard-labels: unknown class {name!r}; the model's classes are {','.join(classes)}")
+    hard = {}
+    for path in filter(None, (p.strip() for p in paths.split(","))):
+        try:
+            with open(path) as f:
+                errors = json.load(f)["errors"]
+        except OSError as e:
+            raise SystemExit(f"--hard {path}: cannot read it ({e.strerror}); give the errors.json that "
+                             "`parcelguard eval --errors DIR` wrote") from None
+        except (ValueError, KeyError, TypeError):
+            raise SystemExit(f"--hard {path}: not an errors.json of `parcelguard eval --errors` "
+                             "(a JSON object with an `errors` list)") from None
+        for e in errors:
+            if not keep or e.get("label") in keep:
+                hard.setdefault(os.path.realpath(e["image"]), set()).add(e.get("label"))
+    return hard
+
+
+def hard_factors(image_paths, hard, factor):
+    """Per image, `factor` where the model erred on it (parse_hard), else 1. Refuses a list naming scans
+    outside the training data: it was mined from another set (held-out scans, say) and would emphasise
+    nothing, or worse, hide that the set is not the one meant."""
+    if not math.isfinite(factor) or factor < 1:
+        raise SystemExit(f"--hard-factor: must be a number ≥ 1, got {factor}")
+    index = {os.path.realpath(p): i for i, p in enumerate(image_paths)}
+    outside = [p for p in hard if p not in index]
+    if outside:
+        raise SystemExit(f"--hard: {len(outside)} of its {len(hard)} scans are not in --data, e.g. {outside[0]}; "
+                         "mine the errors on the training sets themselves")
+    out = torch.ones(len(image_paths))
+    for p in hard:
+        out[index[p]] = factor
+    return out

@@ -19,6 +19,7 @@ import torch
 
 import crops
 import data
+import ema as emalib
 import export
 import sampling
 import targets
@@ -46,6 +47,14 @@ def previous_runs(prev):
              "resumedFrom": prev.get("resumedFrom")}]
 
 
+def save_checkpoints(net, ema, out):
+    """checkpoint.pt is what the run exports; with --ema the last step's own weights go beside it, so a
+    comparison of the two needs no second run."""
+    torch.save((ema.shadow if ema else net).state_dict(), os.path.join(out, "checkpoint.pt"))
+    if ema:
+        torch.save(net.state_dict(), os.path.join(out, "checkpoint-last-step.pt"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, help="YOLO dataset folder(s), comma-separated")
@@ -70,6 +79,12 @@ def main():
                     help="repeat scans holding these classes per epoch, e.g. lighter=3 (see sampling.py)")
     ap.add_argument("--crop", type=int, default=None,
                     help="train on crops of this many px of the --size scans, most around a threat (see crops.py)")
+    ap.add_argument("--hard", default="",
+                    help="errors.json file(s) of `parcelguard eval --errors` over the training data: repeat those scans")
+    ap.add_argument("--hard-factor", type=float, default=2.0, help="times per epoch a --hard scan comes round")
+    ap.add_argument("--hard-labels", default="", help="only --hard errors of these classes (default: all)")
+    ap.add_argument("--ema", type=emalib.parse_decay, default=None,
+                    help="export a moving average of the weights with this decay (e.g. 0.998); see ema.py")
     ap.add_argument("--crop-objects", type=float, default=0.7, help="share of crops placed around a threat")
     args = ap.parse_args()
     if args.crop is not None and not 32 <= args.crop <= args.size:
@@ -90,6 +105,15 @@ def main():
     # at 384 px and 16000 images is 14 GB and got a run killed for memory beside another.
     dirs = args.data.split(",")
     counts = [len(data.image_files(d, args.limit)) for d in dirs]
+    # Checked before the minutes of caching, so a wrong --hard fails at once.
+    hard_factor = None
+    if args.hard:
+        paths = [os.path.join(d, "images", f) for d in dirs for f in data.image_files(d, args.limit)]
+        hard = sampling.parse_hard(args.hard, classes, args.hard_labels)
+        hard_factor = sampling.hard_factors(paths, hard, args.hard_factor)
+        hard_note = f"{len(hard)} hard scans from {args.hard} come round {args.hard_factor}x"
+        if args.hard_labels:
+            hard_note += f" (errors of {args.hard_labels})"
     images = np.empty((sum(counts), args.size, args.size, 3), dtype=np.uint8)
     boxes, at = [], 0
     for d, k in zip(dirs, counts):
@@ -100,8 +124,11 @@ def main():
 
     factors = sampling.parse_factors(args.repeat, classes)
     image_factor = sampling.image_factors(boxes, factors)
-    if factors:
-        print(f"repeat {args.repeat}: {len(image_factor)} images count as {image_factor.sum():.0f} per epoch", flush=True)
+    if hard_factor is not None:
+        image_factor = torch.maximum(image_factor, hard_factor)
+        print(hard_note, flush=True)
+    if factors or hard_factor is not None:
+        print(f"{len(image_factor)} images count as {image_factor.sum():.0f} per epoch", flush=True)
 
     depth = netlib.parse_depth(args.depth) if args.depth else None
     if args.resume:
@@ -121,6 +148,9 @@ def main():
     crop_note = crops.describe(args.crop, args.crop_objects) if args.crop else None
     if crop_note:
         print(crop_note, flush=True)
+    ema = emalib.Ema(net, args.ema) if args.ema else None
+    if ema:
+        print(ema.describe(), flush=True)
     net.train()
     while time.time() - start < budget:
         perm = sampling.epoch_order(image_factor, gen)
@@ -147,6 +177,8 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
             opt.step()
+            if ema:
+                ema.update(net)
             step += 1
             seen += len(idx)
             if step % 50 == 0:
@@ -155,10 +187,10 @@ def main():
                          "heat": round(parts[0], 4), "size": round(parts[1], 4), "offset": round(parts[2], 4), "imagesPerSec": round(rate, 1)}
                 log.append(entry)
                 print(json.dumps(entry), flush=True)
-        torch.save(net.state_dict(), os.path.join(args.out, "checkpoint.pt"))
+        save_checkpoints(net, ema, args.out)
 
     onnx_path = os.path.join(args.out, "model.onnx")
-    export.export(net, onnx_path, args.size)
+    export.export(ema.shadow if ema else net, onnx_path, args.size)
     labels = [{"name": c, "category": "drug" if c.startswith("drug") else "prohibited"} for c in classes]
     with open(os.path.join(args.out, "labels.json"), "w") as f:
         json.dump(labels, f, indent=2)
@@ -173,7 +205,8 @@ def main():
                  "steps": step, "imagesSeen": seen, "images": n, "lr": args.lr, "seed": args.seed,
                  "threads": args.threads, "resumedFrom": args.resume, "size": args.size, "depth": list(net.depth),
                  "lightS4": net.light_s4, "limit": args.limit, "augmentation": data.AUGMENTATION, "repeat": args.repeat or None,
-                 "targets": targets.DESCRIPTION, "batch": args.batch, "crop": crop_note})
+                 "targets": targets.DESCRIPTION, "batch": args.batch, "crop": crop_note,
+                 "ema": ema.describe() if ema else None, "hard": hard_note if args.hard else None})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,
                    "totalMinutes": round(sum(r["minutes"] for r in runs), 1), "totalSteps": sum(r["steps"] for r in runs),

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hasTorch, runPythonCheck } from '../../support/system-python.js';
 
 /**
@@ -8,8 +8,12 @@ import { hasTorch, runPythonCheck } from '../../support/system-python.js';
  * so there this reports itself skipped.
  */
 describe.skipIf(!hasTorch)('repeat-factor sampling (needs python3-torch)', () => {
+  let found: Record<string, unknown> = {};
+  beforeAll(() => {
+    found = runPythonCheck(join(import.meta.dirname, 'sampling_check.py'), 60_000);
+  });
+
   it('repeats scans by their classes’ largest factor and refuses a bad --repeat', () => {
-    const found = runPythonCheck(join(import.meta.dirname, 'sampling_check.py'), 60_000);
     expect(found.factors).toEqual({ '1': 1.5, '3': 3 });
     expect(found.none).toEqual({});
     expect(found.unknownClass).toMatch(/^refused: .*unknown class 'lighterr'.*gun,knife,scissors,lighter/);
@@ -27,5 +31,23 @@ describe.skipIf(!hasTorch)('repeat-factor sampling (needs python3-torch)', () =>
     // 1.5: once always, a second time in about half the epochs (4000 epochs, so ±0.03 is > 3 sigma).
     expect(mean[4]).toBeGreaterThan(1.47);
     expect(mean[4]).toBeLessThan(1.53);
+  });
+
+  it('repeats the scans an errors.json names, by real path, and refuses one mined elsewhere', () => {
+    // Scan 1 is named twice (once through a symlinked folder): one hard scan with both labels.
+    expect(found.hardLabels).toEqual({ '000001.jpg': ['knife', 'lighter'], '000003.jpg': ['gun'] });
+    expect(found.hardFactors).toEqual([1, 2.5, 1, 2.5, 1]);
+    expect(found.lighterOnly).toEqual([1, 2, 1, 1, 1]);
+    // Class factors 3, 3, 1, 1, 1.5 against hard 1, 2, 1, 2, 1: the larger wins.
+    expect(found.combined).toEqual([3, 3, 1, 2, 1.5]);
+    expect(found.hardMissingFile).toMatch(
+      /^refused: --hard .*nope\.json: cannot read it .*parcelguard eval --errors/,
+    );
+    expect(found.hardNotErrors).toMatch(/^refused: --hard .*bad\.json: not an errors\.json/);
+    expect(found.hardUnknownLabel).toMatch(/^refused: --hard-labels: unknown class 'lightr'/);
+    expect(found.hardOutside).toMatch(
+      /^refused: --hard: 1 of its 2 scans are not in --data, e\.g\. .*000001\.jpg/,
+    );
+    expect(found.hardBelowOne).toMatch(/^refused: --hard-factor: must be a number ≥ 1, got 0.5/);
   });
 });

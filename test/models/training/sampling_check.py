@@ -6,6 +6,7 @@
 import json
 import os
 import sys
+import tempfile
 
 import torch
 
@@ -53,4 +54,43 @@ counts = torch.zeros(len(boxes))
 for _ in range(epochs):
     counts += torch.bincount(sampling.epoch_order(per_image, gen), minlength=len(boxes))
 found["meanCopies"] = [round(c / epochs, 3) for c in counts.tolist()]
+
+# Hard scans: the errors.json of `parcelguard eval --errors` names scans by path, possibly through
+# another spelling of the same folder (a symlink, a relative path).
+with tempfile.TemporaryDirectory() as tmp:
+    real = os.path.join(tmp, "train", "images")
+    os.makedirs(real)
+    os.symlink(os.path.join(tmp, "train"), os.path.join(tmp, "alias"))
+    paths = [os.path.join(real, f"{i:06d}.jpg") for i in range(5)]
+    errors = {"tally": [], "errors": [
+        {"image": os.path.join(tmp, "alias", "images", "000001.jpg"), "label": "lighter", "type": "false-alarm"},
+        {"image": paths[1], "label": "knife", "type": "miss"},
+        {"image": paths[3], "label": "gun", "type": "miss"},
+    ]}
+    path = os.path.join(tmp, "errors.json")
+    with open(path, "w") as f:
+        json.dump(errors, f)
+    hard = sampling.parse_hard(path, CLASSES)
+    found["hardLabels"] = {os.path.basename(k): sorted(v) for k, v in hard.items()}
+    found["hardFactors"] = sampling.hard_factors(paths, hard, 2.5).tolist()
+    only = sampling.parse_hard(path, CLASSES, "lighter")
+    found["lighterOnly"] = sampling.hard_factors(paths, only, 2).tolist()
+    # Combined with class factors, a scan gets the larger of the two.
+    found["combined"] = torch.maximum(per_image, sampling.hard_factors(paths, hard, 2)).tolist()
+
+    def refused_hard(fn):
+        try:
+            fn()
+            return "accepted"
+        except SystemExit as e:
+            return f"refused: {e}"
+
+    found["hardMissingFile"] = refused_hard(lambda: sampling.parse_hard(os.path.join(tmp, "nope.json"), CLASSES))
+    bad = os.path.join(tmp, "bad.json")
+    with open(bad, "w") as f:
+        f.write('{"tally": []}')
+    found["hardNotErrors"] = refused_hard(lambda: sampling.parse_hard(bad, CLASSES))
+    found["hardUnknownLabel"] = refused_hard(lambda: sampling.parse_hard(path, CLASSES, "lightr"))
+    found["hardOutside"] = refused_hard(lambda: sampling.hard_factors(paths[2:], hard, 2))
+    found["hardBelowOne"] = refused_hard(lambda: sampling.hard_factors(paths, hard, 0.5))
 print(json.dumps(found))
