@@ -70,15 +70,16 @@ def parse_hard(paths, classes, labels=""):
         try:
             with open(path) as f:
                 errors = json.load(f)["errors"]
+            named = [(os.path.realpath(e["image"]), e.get("label")) for e in errors]
         except OSError as e:
             raise SystemExit(f"--hard {path}: cannot read it ({e.strerror}); give the errors.json that "
                              "`parcelguard eval --errors DIR` wrote") from None
         except (ValueError, KeyError, TypeError):
             raise SystemExit(f"--hard {path}: not an errors.json of `parcelguard eval --errors` "
-                             "(a JSON object with an `errors` list)") from None
-        for e in errors:
-            if not keep or e.get("label") in keep:
-                hard.setdefault(os.path.realpath(e["image"]), set()).add(e.get("label"))
+                             "(a JSON object with an `errors` list, each naming its `image`)") from None
+        for image, label in named:
+            if not keep or label in keep:
+                hard.setdefault(image, set()).add(label)
     return hard
 
 

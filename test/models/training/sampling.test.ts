@@ -44,6 +44,9 @@ describe.skipIf(!hasTorch)('repeat-factor sampling (needs python3-torch)', () =>
       /^refused: --hard .*nope\.json: cannot read it .*parcelguard eval --errors/,
     );
     expect(found.hardNotErrors).toMatch(/^refused: --hard .*bad\.json: not an errors\.json/);
+    expect(found.hardNoImage).toMatch(
+      /^refused: --hard .*nameless\.json: not an errors\.json .*naming its `image`/,
+    );
     expect(found.hardUnknownLabel).toMatch(/^refused: --hard-labels: unknown class 'lightr'/);
     expect(found.hardOutside).toMatch(
       /^refused: --hard: 1 of its 2 scans are not in --data, e\.g\. .*000001\.jpg/,

@@ -90,6 +90,10 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(bad, "w") as f:
         f.write('{"tally": []}')
     found["hardNotErrors"] = refused_hard(lambda: sampling.parse_hard(bad, CLASSES))
+    nameless = os.path.join(tmp, "nameless.json")
+    with open(nameless, "w") as f:
+        json.dump({"errors": [{"label": "lighter", "type": "miss"}]}, f)
+    found["hardNoImage"] = refused_hard(lambda: sampling.parse_hard(nameless, CLASSES))
     found["hardUnknownLabel"] = refused_hard(lambda: sampling.parse_hard(path, CLASSES, "lightr"))
     found["hardOutside"] = refused_hard(lambda: sampling.hard_factors(paths[2:], hard, 2))
     found["hardBelowOne"] = refused_hard(lambda: sampling.hard_factors(paths, hard, 0.5))
