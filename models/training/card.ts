@@ -171,9 +171,13 @@ interface TrainRun {
   threads?: number;
   /** How the run cropped its scans (`--crop`, crops.py); absent or null for whole scans. */
   crop?: string | null;
+  /** The weight average it exported (`--ema`, ema.py); absent or null for the last step's weights. */
+  ema?: string | null;
+  /** Scans it repeated because a model erred on them (`--hard`, sampling.py); absent or null for none. */
+  hard?: string | null;
 }
 
-type TrainLog = Record<string, unknown> & {
+export type TrainLog = Record<string, unknown> & {
   classes: string[];
   size: number;
   /** Residual blocks at stride 8, 16, 32; logs from before networks could grow lack it. */
@@ -190,12 +194,12 @@ type TrainLog = Record<string, unknown> & {
 };
 
 /** What the model was trained on, run by run (a resumed run continues the one before). */
-function trainingData(t: TrainLog): string {
+export function trainingData(t: TrainLog): string {
   if (!t.runs) return `\`parcelguard synth --count ${t.images} --seed 1001\``;
   return t.runs
     .map(
       (r, i) =>
-        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}${r.limit ? ` (the first ${r.limit} scans of each)` : ''}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}${r.lightS4 ? ', depthwise-separable stride-4 neck' : ''}, ${r.steps} steps${r.batch && r.batch !== 16 ? ` of ${r.batch}` : ''}${r.crop ? ` on ${r.crop}` : ''}, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}${r.repeat ? `, scans repeated per epoch: ${r.repeat}` : ''}`,
+        `run ${i + 1}${i > 0 ? ' (resumed)' : ''}: ${r.dataDescription ?? r.data}${r.limit ? ` (the first ${r.limit} scans of each)` : ''}, ${r.minutes} min${r.size ? ` at ${r.size} px` : ''}${r.depth ? ` with ${r.depth.join('/')} blocks at stride 8/16/32` : ''}${r.lightS4 ? ', depthwise-separable stride-4 neck' : ''}, ${r.steps} steps${r.batch && r.batch !== 16 ? ` of ${r.batch}` : ''}${r.crop ? ` on ${r.crop}` : ''}, lr ${r.lr}, seed ${r.seed}${r.augmentation ? `, augmentation: ${r.augmentation}` : ''}${r.targets ? `, targets: ${r.targets}` : ''}${r.repeat ? `, scans repeated per epoch: ${r.repeat}` : ''}${r.hard ? `, ${r.hard}` : ''}${r.ema ? `, ${r.ema}` : ''}`,
     )
     .join('; ');
 }

@@ -104,11 +104,12 @@ def main():
     # They fill one preallocated array: a concatenation would hold every image twice at its peak, which
     # at 384 px and 16000 images is 14 GB and got a run killed for memory beside another.
     dirs = args.data.split(",")
-    counts = [len(data.image_files(d, args.limit)) for d in dirs]
+    files = [data.image_files(d, args.limit) for d in dirs]
+    counts = [len(f) for f in files]
     # Checked before the minutes of caching, so a wrong --hard fails at once.
-    hard_factor = None
+    hard_factor, hard_note = None, None
     if args.hard:
-        paths = [os.path.join(d, "images", f) for d in dirs for f in data.image_files(d, args.limit)]
+        paths = [os.path.join(d, "images", f) for d, names in zip(dirs, files) for f in names]
         hard = sampling.parse_hard(args.hard, classes, args.hard_labels)
         hard_factor = sampling.hard_factors(paths, hard, args.hard_factor)
         hard_note = f"{len(hard)} hard scans from {args.hard} come round {args.hard_factor}x"
@@ -206,7 +207,7 @@ def main():
                  "threads": args.threads, "resumedFrom": args.resume, "size": args.size, "depth": list(net.depth),
                  "lightS4": net.light_s4, "limit": args.limit, "augmentation": data.AUGMENTATION, "repeat": args.repeat or None,
                  "targets": targets.DESCRIPTION, "batch": args.batch, "crop": crop_note,
-                 "ema": ema.describe() if ema else None, "hard": hard_note if args.hard else None})
+                 "ema": ema.describe() if ema else None, "hard": hard_note})
     with open(log_path, "w") as f:
         json.dump({"data": args.data, "resumedFrom": args.resume,
                    "totalMinutes": round(sum(r["minutes"] for r in runs), 1), "totalSteps": sum(r["steps"] for r in runs),
