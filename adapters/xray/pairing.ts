@@ -63,7 +63,48 @@ interface Group {
   images: ScanImagePlan[];
 }
 
-const minMtime = (entries: Entry[]): number => Math.min(...entries.map((e) => e.mtimeMs));
+function minMtime(entries: Entry[]): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const e of entries) m = Math.min(m, e.mtimeMs);
+  return m;
+}
+
+/** What a name says, worked out once per entry: an entry's name never changes, and plan runs every poll. */
+interface NameFacts {
+  pattern: RegExp;
+  ext: string;
+  stem: string;
+  hostile: PgError | null;
+  key: string | undefined;
+  view: string | undefined;
+}
+
+const nameFacts = new WeakMap<Entry, NameFacts>();
+
+function factsOf(e: Entry, name: string, pattern: RegExp): NameFacts {
+  const known = nameFacts.get(e);
+  if (known && known.pattern === pattern) return known;
+  const stem = stemOf(name);
+  const m = pattern.exec(stem)?.groups;
+  const facts = { pattern, ext: extOf(name), stem, hostile: checkFileName(name), key: m?.key, view: m?.view };
+  nameFacts.set(e, facts);
+  return facts;
+}
+
+function imageComplete(
+  img: ScanImagePlan,
+  g: Group,
+  rules: PairingRules,
+  byName: Map<string, Entry>,
+  stable: (e: Entry) => boolean,
+): boolean {
+  if (rules.completion === 'size-stable') return stable(img.entry);
+  return (
+    byName.has(`${img.name}.done`) ||
+    byName.has(`${stemOf(img.name)}.done`) ||
+    (g.patterned && byName.has(`${g.key}.done`))
+  );
+}
 
 /** Decides the actions for this round, oldest first. Sets `completeAt` on entries found complete. */
 export function plan(all: Iterable<Entry>, rules: PairingRules, now: number): Action[] {
@@ -89,11 +130,10 @@ export function plan(all: Iterable<Entry>, rules: PairingRules, now: number): Ac
         );
       continue;
     }
-    const ext = extOf(name);
+    const { ext, hostile } = factsOf(e, name, rules.viewPattern);
     // Hidden files are the in-progress or housekeeping files of other tools (rsync and Samba temp
     // copies, NFS .nfsXXXX silly renames, .DS_Store): leave them be, unless one poses as an image.
     if (name.startsWith('.') && !IMAGE_EXTENSIONS.has(extOf(name.slice(1)))) continue;
-    const hostile = checkFileName(name);
     if (hostile) {
       if (stable(e)) reject([e], hostile);
       continue;
@@ -111,44 +151,52 @@ export function plan(all: Iterable<Entry>, rules: PairingRules, now: number): Ac
   const claimed = new Set<Entry>();
   const existing = (names: string[]): Entry[] => {
     const out: Entry[] = [];
-    for (const n of new Set(names)) {
+    for (const n of names) {
       const e = byName.get(n);
-      if (e) out.push(e);
+      if (e && !out.includes(e)) out.push(e);
     }
     return out;
   };
 
-  const groups = groupImages(images, rules, reject);
-  for (const g of groups.values()) {
-    const stems = g.images.map((i) => stemOf(i.name));
-    const sidecars = existing([...(g.patterned ? [`${g.key}.json`] : []), ...stems.map((s) => `${s}.json`)]);
-    const markerNames = g.images.flatMap((i) => [`${i.name}.done`, `${stemOf(i.name)}.done`]);
-    const markers = existing([...markerNames, ...(g.patterned ? [`${g.key}.done`] : [])]);
-    for (const c of [...sidecars, ...markers]) claimed.add(c);
+  // Runs once per poll over every group, so a backlog of thousands of scans must cost little here:
+  // no per-group closures or sets, and a single image (the common case) skips the sort.
+  for (const g of groupImages(images, rules, reject).values()) {
+    const sidecarNames = g.patterned ? [`${g.key}.json`] : [];
+    const markerNames = g.patterned ? [`${g.key}.done`] : [];
+    for (const i of g.images) {
+      const stem = stemOf(i.name);
+      sidecarNames.push(`${stem}.json`);
+      markerNames.push(`${i.name}.done`, `${stem}.done`);
+    }
+    const sidecars = existing(sidecarNames);
+    const markers = existing(markerNames);
+    for (const c of sidecars) claimed.add(c);
+    for (const c of markers) claimed.add(c);
 
-    const complete = (img: ScanImagePlan) => {
-      if (rules.completion === 'size-stable') return stable(img.entry);
-      const own = [`${img.name}.done`, `${stemOf(img.name)}.done`, ...(g.patterned ? [`${g.key}.done`] : [])];
-      return own.some((n) => byName.has(n));
-    };
     let allComplete = true;
     for (const img of g.images) {
-      if (complete(img)) img.entry.completeAt ??= now;
+      if (imageComplete(img, g, rules, byName, stable)) img.entry.completeAt ??= now;
       else allComplete = false;
     }
     const sidecarsReady = rules.completion === 'done-marker' || sidecars.every(stable);
     if (!allComplete || !sidecarsReady) continue;
     if (g.patterned && rules.views.length > 1 && g.images.length < rules.views.length) {
-      const firstComplete = Math.min(...g.images.map((i) => i.entry.completeAt ?? now));
+      let firstComplete = now;
+      for (const i of g.images) firstComplete = Math.min(firstComplete, i.entry.completeAt ?? now);
       if (now - firstComplete < rules.pairTimeoutMs) continue;
     }
-    const ordered = [...g.images].sort((a, b) => rules.views.indexOf(a.view) - rules.views.indexOf(b.view));
+    const ordered =
+      g.images.length === 1
+        ? g.images
+        : [...g.images].sort((a, b) => rules.views.indexOf(a.view) - rules.views.indexOf(b.view));
+    const companions = sidecars.slice();
+    for (const m of markers) if (!sidecars.includes(m)) companions.push(m);
     actions.push({
       type: 'scan',
       order: minMtime(ordered.map((i) => i.entry)),
       images: ordered,
       sidecars,
-      companions: [...sidecars, ...markers.filter((m) => !sidecars.includes(m))],
+      companions,
     });
   }
 
@@ -197,10 +245,7 @@ function groupImages(
     (a, b) => a.entry.mtimeMs - b.entry.mtimeMs || a.entry.firstSeen - b.entry.firstSeen,
   );
   for (const { entry, name } of byAge) {
-    const stem = stemOf(name);
-    const m = rules.viewPattern.exec(stem)?.groups;
-    const key = m?.key;
-    const view = m?.view;
+    const { stem, key, view } = factsOf(entry, name, rules.viewPattern);
     const single = { patterned: false, key: stem, images: [{ entry, name, view: rules.views[0]! }] };
     if (key === undefined || view === undefined || key === '') {
       groups.set(`i:${name}`, single);

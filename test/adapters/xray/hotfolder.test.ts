@@ -365,7 +365,11 @@ describe('hot folder: failures', () => {
     );
     lag.disable();
     expect(maxStatted).toBeLessThanOrEqual(2000);
-    expect(lag.max / 1e6).toBeLessThan(250);
+    // Each poll still plans over the whole listing (arrival order needs it): ~50 ms at 10 000 files
+    // here; the loop's worst delay is 70-90 ms idle and 150-190 ms beside two busy cores (a loaded CI
+    // run once saw 278 ms). The bound is for what the figure can tell apart: one step that is
+    // quadratic in the listing costs another 350-900 ms at this size.
+    expect(lag.max / 1e6).toBeLessThan(500);
     expect(h.w.stats().lastPoll.actions).toBeLessThanOrEqual(64);
   }, 40_000);
 });
