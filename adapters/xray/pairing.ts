@@ -162,12 +162,13 @@ export function plan(all: Iterable<Entry>, rules: PairingRules, now: number): Ac
   // no per-group closures or sets, and a single image (the common case) skips the sort.
   for (const g of groupImages(images, rules, reject).values()) {
     const sidecarNames = g.patterned ? [`${g.key}.json`] : [];
-    const markerNames = g.patterned ? [`${g.key}.done`] : [];
+    const markerNames: string[] = [];
     for (const i of g.images) {
       const stem = stemOf(i.name);
       sidecarNames.push(`${stem}.json`);
       markerNames.push(`${i.name}.done`, `${stem}.done`);
     }
+    if (g.patterned) markerNames.push(`${g.key}.done`);
     const sidecars = existing(sidecarNames);
     const markers = existing(markerNames);
     for (const c of sidecars) claimed.add(c);
