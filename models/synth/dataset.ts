@@ -65,6 +65,20 @@ export function stem(index: number, view: string, dual: boolean): string {
   return dual ? `${n}_${view}` : n;
 }
 
+/**
+ * The data.yaml header line, which training copies into a model card: it names whatever makes two
+ * sets of the same seed and count differ, so a card can say which training set was threat-dense.
+ */
+export function describeDataset(
+  count: number,
+  seed: number,
+  dual: boolean,
+  threatRate?: { prohibited: number; drug: number },
+): string {
+  const rate = threatRate ? `, threat rate ${threatRate.prohibited},${threatRate.drug}` : '';
+  return `parcelguard synth: ${count} scans, seed ${seed}${dual ? ', dual view' : ''}${rate}`;
+}
+
 export async function writeDataset(o: DatasetOptions): Promise<DatasetResult> {
   const images = join(o.out, 'images');
   const labels = join(o.out, 'labels');
@@ -104,7 +118,7 @@ export async function writeDataset(o: DatasetOptions): Promise<DatasetResult> {
   await Promise.all(inFlight);
   await writeFile(
     join(o.out, 'data.yaml'),
-    dataYaml(o.out, `parcelguard synth: ${o.count} scans, seed ${o.seed}${dual ? ', dual view' : ''}`),
+    dataYaml(o.out, describeDataset(o.count, o.seed, dual, o.threatRate)),
   );
   const seconds = (performance.now() - started) / 1000;
   return { scans: o.count, images: written, boxes, seconds, imagesPerSec: written / Math.max(seconds, 1e-9) };

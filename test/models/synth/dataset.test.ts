@@ -89,6 +89,7 @@ describe('parcelguard synth', () => {
     expect(readdirSync(join(out, 'images')).filter((f) => f.endsWith('.jpg'))).toHaveLength(5);
     expect(readdirSync(join(out, 'labels'))).toHaveLength(5);
     expect(readFileSync(join(out, 'data.yaml'), 'utf8')).toContain('nc: 9');
+    expect(readFileSync(join(out, 'data.yaml'), 'utf8')).toContain('# parcelguard synth: 5 scans, seed 3\n');
     const meta = await sharp(join(out, 'images', '000000.jpg')).metadata();
     expect(meta.format).toBe('jpeg');
     expect(meta.height).toBe(640);
@@ -98,6 +99,26 @@ describe('parcelguard synth', () => {
     expect(await synth(['--out', again, '--count', '2', '--seed', '3'], { out: o.s, err: e.s })).toBe(0);
     for (const f of ['000000.jpg', '000001.jpg'])
       expect(readFileSync(join(again, 'images', f)).equals(readFileSync(join(out, 'images', f)))).toBe(true);
+  });
+
+  it('names a non-default threat rate in the data.yaml header, which model cards quote', async () => {
+    const out = tmp();
+    const args = [
+      '--out',
+      out,
+      '--count',
+      '1',
+      '--seed',
+      '4',
+      '--threat-rate',
+      '0.9,0.85',
+      '--height',
+      '128',
+    ];
+    expect(await synth(args, { out: capture().s, err: capture().s })).toBe(0);
+    expect(readFileSync(join(out, 'data.yaml'), 'utf8')).toContain(
+      '# parcelguard synth: 1 scans, seed 4, threat rate 0.9,0.85\n',
+    );
   });
 
   it('refuses bad usage with exit code 2 and the usage text', async () => {
