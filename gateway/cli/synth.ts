@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../config/shared/errors.js';
 import { writeDataset } from '../../models/synth/dataset.js';
+import { DEFAULT_HEIGHT } from '../../models/synth/index.js';
 
 const USAGE = `usage: parcelguard synth --out DIR --count N --seed S [--dual-view] [--height 640] [--format jpg|png]
                         [--quality 90] [--threat-rate P,D]
@@ -63,7 +64,7 @@ export async function synth(args: string[], io: SynthIo = {}): Promise<number> {
       // Seeds are 32-bit: negative or larger values wrap, as the PRNG would.
       seed: int('seed', values.seed, -(2 ** 53), 2 ** 53) >>> 0,
       dualView: values['dual-view'],
-      height: values.height === undefined ? 640 : int('height', values.height, 64, 4096),
+      height: values.height === undefined ? DEFAULT_HEIGHT : int('height', values.height, 64, 4096),
       format,
       quality: values.quality === undefined ? 90 : int('quality', values.quality, 1, 100),
       ...(threatRate ? { threatRate } : {}),

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { encodeJpeg, encodePng, generateScan, type SynthView } from './index.js';
+import { DEFAULT_HEIGHT, encodeJpeg, encodePng, generateScan, type SynthView } from './index.js';
 import { deriveSeed } from './random.js';
 import { CLASSES } from './threats.js';
 
@@ -66,17 +66,16 @@ export function stem(index: number, view: string, dual: boolean): string {
 }
 
 /**
- * The data.yaml header line, which training copies into a model card: it names whatever makes two
- * sets of the same seed and count differ, so a card can say which training set was threat-dense.
+ * The data.yaml header line, which training copies into a model card: it names every option that
+ * changes the scans, so a card can say, e.g., which of two training sets was threat-dense.
  */
-export function describeDataset(
-  count: number,
-  seed: number,
-  dual: boolean,
-  threatRate?: { prohibited: number; drug: number },
-): string {
-  const rate = threatRate ? `, threat rate ${threatRate.prohibited},${threatRate.drug}` : '';
-  return `parcelguard synth: ${count} scans, seed ${seed}${dual ? ', dual view' : ''}${rate}`;
+function describeDataset(o: DatasetOptions): string {
+  const parts = [`parcelguard synth: ${o.count} scans`, `seed ${o.seed}`];
+  if (o.dualView) parts.push('dual view');
+  if (o.height !== undefined && o.height !== DEFAULT_HEIGHT) parts.push(`${o.height} high`);
+  if (o.threatRate) parts.push(`threat rate ${o.threatRate.prohibited},${o.threatRate.drug}`);
+  if (o.classes) parts.push(`classes ${o.classes.join(',')}`);
+  return parts.join(', ');
 }
 
 export async function writeDataset(o: DatasetOptions): Promise<DatasetResult> {
@@ -116,10 +115,7 @@ export async function writeDataset(o: DatasetOptions): Promise<DatasetResult> {
     if (inFlight.size >= 4) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
-  await writeFile(
-    join(o.out, 'data.yaml'),
-    dataYaml(o.out, describeDataset(o.count, o.seed, dual, o.threatRate)),
-  );
+  await writeFile(join(o.out, 'data.yaml'), dataYaml(o.out, describeDataset(o)));
   const seconds = (performance.now() - started) / 1000;
   return { scans: o.count, images: written, boxes, seconds, imagesPerSec: written / Math.max(seconds, 1e-9) };
 }

@@ -39,9 +39,12 @@ export interface SynthScan {
   waybill: string;
 }
 
+/** Detector channels of the simulated machine when a caller names none. */
+export const DEFAULT_HEIGHT = 640;
+
 export interface GenerateOptions {
   seed: number;
-  /** Detector channels (image height); default 640. */
+  /** Detector channels (image height); default DEFAULT_HEIGHT. */
   height?: number;
   /** Top and side views instead of one "main" view. */
   dualView?: boolean;
@@ -89,7 +92,7 @@ export function renderScene(scene: Scene, view: ViewName, style: ImageStyle, noi
 }
 
 export function generateScan(opts: GenerateOptions): SynthScan {
-  const height = opts.height ?? 640;
+  const height = opts.height ?? DEFAULT_HEIGHT;
   if (!Number.isInteger(height) || height < 64 || height > 4096)
     throw new Error(`height ${height} out of range`);
   const rng = new Rng(opts.seed);

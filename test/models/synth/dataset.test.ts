@@ -75,6 +75,14 @@ describe('YOLO dataset writer', () => {
     expect(meta.height).toBe(256);
     expect(meta.format).toBe('png');
   });
+
+  it('names a class subset in the data.yaml header', async () => {
+    const out = tmp();
+    await writeDataset({ out, count: 1, seed: 2, height: 128, classes: ['knife', 'lighter'] });
+    expect(readFileSync(join(out, 'data.yaml'), 'utf8')).toContain(
+      '# parcelguard synth: 1 scans, seed 2, 128 high, classes knife,lighter\n',
+    );
+  });
 });
 
 describe('parcelguard synth', () => {
@@ -101,7 +109,7 @@ describe('parcelguard synth', () => {
       expect(readFileSync(join(again, 'images', f)).equals(readFileSync(join(out, 'images', f)))).toBe(true);
   });
 
-  it('names a non-default threat rate in the data.yaml header, which model cards quote', async () => {
+  it('names the options that change the scans in the data.yaml header, which model cards quote', async () => {
     const out = tmp();
     const args = [
       '--out',
@@ -117,7 +125,7 @@ describe('parcelguard synth', () => {
     ];
     expect(await synth(args, { out: capture().s, err: capture().s })).toBe(0);
     expect(readFileSync(join(out, 'data.yaml'), 'utf8')).toContain(
-      '# parcelguard synth: 1 scans, seed 4, threat rate 0.9,0.85\n',
+      '# parcelguard synth: 1 scans, seed 4, 128 high, threat rate 0.9,0.85\n',
     );
   });
 
