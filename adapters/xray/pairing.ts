@@ -158,6 +158,15 @@ export function plan(all: Iterable<Entry>, rules: PairingRules, now: number): Ac
     return out;
   };
 
+  // Arrival order across polls: in size-stable mode an older image whose stability is not yet
+  // confirmed (its second stat fell just short of stableMs) would otherwise be overtaken by a newer
+  // one confirmed in this poll. Waiting is safe: an image still being written has a fresh mtime, so it
+  // never holds back the ones before it. Markers may never come, so done-marker mode does not wait.
+  let oldestUnsettled = Number.POSITIVE_INFINITY;
+  if (rules.completion === 'size-stable')
+    for (const { entry } of images)
+      if (!stable(entry)) oldestUnsettled = Math.min(oldestUnsettled, entry.mtimeMs);
+
   // Runs once per poll over every group, so a backlog of thousands of scans must cost little here:
   // no per-group closures or sets, and a single image (the common case) skips the sort.
   for (const g of groupImages(images, rules, reject).values()) {
@@ -186,6 +195,8 @@ export function plan(all: Iterable<Entry>, rules: PairingRules, now: number): Ac
       for (const i of g.images) firstComplete = Math.min(firstComplete, i.entry.completeAt ?? now);
       if (now - firstComplete < rules.pairTimeoutMs) continue;
     }
+    const order = minMtime(g.images.map((i) => i.entry));
+    if (order > oldestUnsettled) continue;
     const ordered =
       g.images.length === 1
         ? g.images
@@ -194,7 +205,7 @@ export function plan(all: Iterable<Entry>, rules: PairingRules, now: number): Ac
     for (const m of markers) if (!sidecars.includes(m)) companions.push(m);
     actions.push({
       type: 'scan',
-      order: minMtime(ordered.map((i) => i.entry)),
+      order,
       images: ordered,
       sidecars,
       companions,

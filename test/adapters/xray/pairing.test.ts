@@ -77,6 +77,27 @@ describe('planning a hot folder round', () => {
     ]);
   });
 
+  it('holds a newer scan back while an older image is not yet confirmed stable, in size-stable mode only', () => {
+    const older = entry('a.jpg', { mtime: 500, statAt: 50 }); // second stat 50 ms after the first
+    const newer = entry('b.jpg', { mtime: 900 });
+    expect(plan([older, newer], rules({ views: ['main'] }), 300)).toEqual([]);
+    older.lastStatAt = 150;
+    expect(plan([older, newer], rules({ views: ['main'] }), 300).map(describeAction)).toEqual([
+      'scan a.jpg=main',
+      'scan b.jpg=main',
+    ]);
+    // A file still being written is younger than what waits for it, so it holds nothing back.
+    const writing = entry('c.jpg', { mtime: 2000, statAt: 50 });
+    expect(plan([newer, writing], rules({ views: ['main'] }), 300).map(describeAction)).toEqual([
+      'scan b.jpg=main',
+    ]);
+    const markers = rules({ views: ['main'], completion: 'done-marker' });
+    const unmarked = entry('d.jpg', { mtime: 100 });
+    expect(plan([unmarked, newer, entry('b.jpg.done')], markers, 300).map(describeAction)).toEqual([
+      'scan b.jpg=main with b.jpg.done',
+    ]);
+  });
+
   it('screens an unpatterned image on a dual-view machine alone, and refuses a view the machine lacks', () => {
     const es = [entry('loose.jpg', { mtime: 1 }), entry('x_main.jpg', { mtime: 2 })];
     expect(plan(es, rules(), 300).map(describeAction)).toEqual([
